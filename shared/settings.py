@@ -1,0 +1,122 @@
+"""One settings object, read from the environment.
+
+Azure app settings, ``local.settings.json`` (``func start``) and CLI flags all
+end up as environment variables, so every runtime reads configuration the
+same way. The names below are also what ``infra/`` sets and what the tests
+check for drift, so they live in exactly one place.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+# Blob containers (Azure) and folders (local runtime) of the medallion layout.
+UPLOADS = "uploads"
+BRONZE = "bronze"
+SILVER = "silver"
+ARCHIVE = "archive"
+CONTAINERS = (UPLOADS, BRONZE, SILVER)
+
+# Queues (Service Bus in Azure, a SQLite table locally).
+INGEST_QUEUE = "ingest"
+CLASSIFY_QUEUE = "classify"
+QUEUES = (INGEST_QUEUE, CLASSIFY_QUEUE)
+
+# Cosmos DB containers: one record per upload, one claim per checksum.
+RECORDS_CONTAINER = "records"
+CHECKSUMS_CONTAINER = "checksums"
+
+# App setting names shared by code, bindings, local.settings.sample.json and infra.
+APP_SETTINGS = {
+    "IMAGES_STORAGE": "Blob Storage of uploads/bronze/silver: a connection string "
+    "(Azurite) or, in Azure, IMAGES_STORAGE__serviceUri/__blobServiceUri for a managed identity",
+    "SERVICEBUS": "Service Bus: a connection string (emulator) or, in Azure, "
+    "SERVICEBUS__fullyQualifiedNamespace for a managed identity",
+    "COSMOS_ENDPOINT": "Cosmos DB account endpoint, e.g. https://<account>.documents.azure.com:443/",
+    "COSMOS_KEY": "Cosmos DB key: emulators only; in Azure leave unset to use the managed identity",
+    "COSMOS_DATABASE": "Cosmos DB database name (default imgpipe)",
+    "UPLOADS_TRIGGER_SOURCE": "blob trigger source: EventGrid in Azure, LogsAndContainerScan for Azurite",
+    "ML_ENDPOINT_URL": "Azure ML online endpoint scoring URI; unset = in-process model",
+    "ML_ENDPOINT_KEY": "endpoint key (a Key Vault reference in Azure); unset = Entra token auth",
+    "CLASSIFY_CONFIDENCE_THRESHOLD": "below this confidence a prediction goes to needs_review (default 0.5)",
+}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps checked before any pixel is decoded (untrusted input).
+
+    50 MiB holds any real camera JPEG; 64 MP admits a 50 MP photo while a
+    decompression bomb (a tiny PNG declaring 20000x20000) is refused from its
+    header. 64 MP of 16-bit RGBA is 512 MB decoded, a third of a Consumption
+    instance, and JPEGs never get there because they are shrunk while decoding.
+    """
+
+    max_bytes: int = 50 * 1024 * 1024
+    max_pixels: int = 64_000_000
+    max_side: int = 512
+    jpeg_quality: int = 85
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        return cls(
+            max_bytes=_int("IMGPIPE_MAX_BYTES", cls.max_bytes),
+            max_pixels=_int("IMGPIPE_MAX_PIXELS", cls.max_pixels),
+            max_side=_int("IMGPIPE_MAX_SIDE", cls.max_side),
+            jpeg_quality=_int("IMGPIPE_JPEG_QUALITY", cls.jpeg_quality),
+        )
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff for transient errors; after max_attempts the job is dead-lettered."""
+
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after the given (1-based) failed attempt."""
+        return min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+
+    @classmethod
+    def from_env(cls) -> RetryPolicy:
+        return cls(
+            max_attempts=_int("IMGPIPE_MAX_ATTEMPTS", cls.max_attempts),
+            base_delay=_float("IMGPIPE_RETRY_BASE_DELAY", cls.base_delay),
+            max_delay=_float("IMGPIPE_RETRY_MAX_DELAY", cls.max_delay),
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    limits: Limits = field(default_factory=Limits)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    confidence_threshold: float = 0.5
+    cosmos_database: str = "imgpipe"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            data_dir=Path(os.environ.get("IMGPIPE_DATA_DIR") or "data"),
+            limits=Limits.from_env(),
+            retry=RetryPolicy.from_env(),
+            confidence_threshold=_float("CLASSIFY_CONFIDENCE_THRESHOLD", 0.5),
+            cosmos_database=os.environ.get("COSMOS_DATABASE") or "imgpipe",
+        )
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]

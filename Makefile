@@ -1,0 +1,55 @@
+# imgpipe — every entry point a developer or CI needs. `make help` lists them.
+# Each target installs what it needs itself, so a fresh clone runs `make demo` or `make test` alone.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+IMGPIPE := $(VENV)/bin/imgpipe
+DATA_DIR ?= data
+# Installed-state stamps: re-install only when a requirements file changes.
+APP_STAMP := $(VENV)/.stamp-app
+DEV_STAMP := $(VENV)/.stamp-dev
+
+.PHONY: help install dev demo test test-unit lint bench clean
+
+help: ## list targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(APP_STAMP): $(PY) requirements.txt pyproject.toml
+	$(PIP) install --quiet -r requirements.txt
+	$(PIP) install --quiet --no-deps -e .
+	touch $@
+
+$(DEV_STAMP): $(APP_STAMP) requirements-dev.txt
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(APP_STAMP) ## create .venv with the app and the imgpipe CLI
+
+dev: $(DEV_STAMP) ## install the app plus test and lint tools
+
+demo: install ## run the local pipeline on sample photos in ./data
+	$(PY) -m imgpipe.samples $(DATA_DIR)/uploads
+	$(IMGPIPE) --data-dir $(DATA_DIR) run
+	$(IMGPIPE) --data-dir $(DATA_DIR) status
+	@echo "Look in $(DATA_DIR)/bronze, $(DATA_DIR)/silver and run '$(IMGPIPE) --data-dir $(DATA_DIR) records'."
+
+test: dev ## install test dependencies and run the whole suite
+	$(PY) -m pytest
+
+test-unit: dev ## fast unit tests only
+	$(PY) -m pytest tests/unit
+
+lint: dev ## ruff
+	$(VENV)/bin/ruff check .
+
+bench: dev ## benchmarks: cleanse vs naive Pillow vs pyvips vs djpeg, and run throughput
+	$(PY) benchmarks/bench_cleanse.py
+
+clean: ## remove generated data and caches (keeps .venv)
+	rm -rf $(DATA_DIR) .pytest_cache .ruff_cache .bench

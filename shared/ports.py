@@ -41,6 +41,10 @@ class ObjectStore(abc.ABC):
     def get(self, path: str) -> bytes: ...
 
     @abc.abstractmethod
+    def head(self, path: str, size: int) -> bytes:
+        """The first ``size`` bytes, for sniffing the format without reading the whole object."""
+
+    @abc.abstractmethod
     def put(self, path: str, data: bytes) -> None:
         """Write atomically; a reader never sees half an object."""
 

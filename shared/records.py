@@ -7,7 +7,7 @@ Field names are snake_case everywhere (Python, SQLite, Cosmos items, CLI
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 # Statuses. A record moves forward only; the last five are terminal.
@@ -21,26 +21,25 @@ REJECTED = "rejected"
 FAILED = "failed"
 
 STATUSES = (BRONZE, SILVER, GOLD, CLASSIFIED, NEEDS_REVIEW, DUPLICATE, REJECTED, FAILED)
+# Terminal states. ``gold`` is terminal too when classification is switched off,
+# and ``failed`` is the only one a replay from the dead-letter queue leaves again.
 TERMINAL = frozenset({CLASSIFIED, NEEDS_REVIEW, DUPLICATE, REJECTED, FAILED})
-# How far along a status is; a stage never moves a record backwards.
-_RANK = {BRONZE: 0, SILVER: 1, GOLD: 2, FAILED: 3, CLASSIFIED: 4, NEEDS_REVIEW: 4, DUPLICATE: 4, REJECTED: 4}
-
-
-def rank(status: str) -> int:
-    return _RANK.get(status, -1)
+# Past the cleanse stage: a re-delivered ingest message has nothing left to do.
+CLEANSED = frozenset({GOLD, CLASSIFIED, NEEDS_REVIEW, DUPLICATE, REJECTED})
+RETRIES_EXHAUSTED = "retries_exhausted"
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso(ts: datetime) -> str:
     """ISO 8601 in UTC with a ``Z``: sortable as text in SQLite and Cosmos alike."""
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_iso(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 @dataclass

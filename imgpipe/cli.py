@@ -1,0 +1,78 @@
+"""Commands. Each one parses flags, calls the library, and turns library errors into CLI errors."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from shared.local.bootstrap import LocalRuntime, PipelineUnavailable, bootstrap
+from shared.settings import Settings
+
+EXIT_UNAVAILABLE = 2
+
+
+class Context:
+    def __init__(self, data_dir: Path) -> None:
+        self.settings = Settings.from_env().with_(data_dir=data_dir)
+
+    def runtime(self, classifier: str | None = "none") -> LocalRuntime:
+        return bootstrap(self.settings, classifier=classifier)
+
+
+def fail(message: str) -> None:
+    click.echo(f"imgpipe: {message}", err=True)
+    raise SystemExit(EXIT_UNAVAILABLE)
+
+
+class Group(click.Group):
+    """Library errors that mean 'the pipeline cannot work' become one line and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except PipelineUnavailable as exc:
+            fail(str(exc))
+        except OSError as exc:
+            fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))
+        except Exception as exc:
+            if type(exc).__name__ == "OperationalError":  # sqlite3: database is locked past the timeout
+                fail(f"metadata database: {exc}")
+            raise
+
+
+@click.group(cls=Group)
+@click.option("--data-dir", type=click.Path(path_type=Path), envvar="IMGPIPE_DATA_DIR", default=Path("data"),
+              show_default=True, help="Folder with uploads/, bronze/, silver/, gold/, archive/ (env IMGPIPE_DATA_DIR).")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path, verbose: int) -> None:
+    """imgpipe: product image ingestion, upload -> bronze -> silver -> gold -> classified.
+
+    \b
+    Example:
+      imgpipe --data-dir data run        # process everything in data/uploads/
+      imgpipe status                     # counts per status, recent errors
+    """
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = Context(data_dir)
+
+
+def parse_age(text: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)([dh])", text.strip())
+    if not match:
+        raise click.BadParameter("use a number of days or hours, e.g. 30d or 12h")
+    amount, unit = int(match.group(1)), match.group(2)
+    return timedelta(days=amount) if unit == "d" else timedelta(hours=amount)
+
+
+def main() -> None:
+    cli(prog_name="imgpipe")
+
+
+# The commands register themselves on ``cli``; imported last because they import it.
+from imgpipe import pipeline_commands, query_commands  # noqa: E402, F401

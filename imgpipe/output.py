@@ -1,0 +1,51 @@
+"""How the CLI shows things: tables for people, JSON for programs, a bar on a terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from shared.records import STATUSES
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def status_table(counts: dict[str, int], jobs: dict[str, int]) -> str:
+    lines = [f"{'status':<14}{'count':>8}"]
+    for status in (*STATUSES, *sorted(set(counts) - set(STATUSES))):
+        if counts.get(status):
+            lines.append(f"{status:<14}{counts[status]:>8}")
+    lines.append(f"{'total':<14}{sum(counts.values()):>8}")
+    dead = sum(n for k, n in jobs.items() if k.endswith(":dead"))
+    waiting = sum(n for k, n in jobs.items() if k.endswith((":pending", ":running")))
+    lines.append(f"queued jobs: {waiting}   dead letters: {dead}")
+    return "\n".join(lines)
+
+
+class ProgressPrinter:
+    """A progress bar on a terminal; one line per phase change and every 10% otherwise."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.tty = sys.stderr.isatty()
+        self.enabled = enabled
+        self.last: tuple[str, int] = ("", -1)
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        if self.tty:
+            width = 30
+            filled = int(width * done / total)
+            click.echo(f"\r{phase:<8}[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", nl=False, err=True)
+            if done >= total:
+                click.echo("", err=True)
+            return
+        decile = 10 * done // total
+        if (phase, decile) != self.last:
+            self.last = (phase, decile)
+            click.echo(f"{phase}: {done}/{total}", err=True)

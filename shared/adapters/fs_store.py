@@ -1,0 +1,121 @@
+"""Object store on a local folder: the local runtime's Blob Storage.
+
+Writes go to a temporary file in the same folder and are renamed into place,
+so a crash never leaves half an object under its real name, and a path can
+never escape the data dir whatever a caller passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from shared.ports import Copied, MissingObject, ObjectInfo, ObjectStore
+
+_CHUNK = 1024 * 1024
+# Names a writer may be using for a file still being written; never listed as objects.
+_PARTIAL_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", "~")
+
+
+def is_partial(name: str) -> bool:
+    return name.startswith(".") or name.endswith(_PARTIAL_SUFFIXES)
+
+
+class FsObjectStore(ObjectStore):
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+
+    def _path(self, path: str) -> Path:
+        full = (self.root / path).resolve()
+        if self.root not in full.parents:
+            raise ValueError(f"path escapes the data dir: {path!r}")
+        return full
+
+    def get(self, path: str) -> bytes:
+        try:
+            return self._path(path).read_bytes()
+        except FileNotFoundError as exc:
+            raise MissingObject(path) from exc
+
+    def head(self, path: str, size: int) -> bytes:
+        try:
+            with self._path(path).open("rb") as fh:
+                return fh.read(size)
+        except FileNotFoundError as exc:
+            raise MissingObject(path) from exc
+
+    def put(self, path: str, data: bytes) -> None:
+        with self._atomic(path) as fh:
+            fh.write(data)
+
+    def copy(self, src: str, dst: str) -> Copied:
+        digest, size = hashlib.sha256(), 0
+        try:
+            source = self._path(src).open("rb")
+        except FileNotFoundError as exc:
+            raise MissingObject(src) from exc
+        with source, self._atomic(dst) as out:
+            while chunk := source.read(_CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+        return Copied(size, digest.hexdigest())
+
+    def _atomic(self, path: str) -> _AtomicWriter:
+        return _AtomicWriter(self._path(path))
+
+    def exists(self, path: str) -> bool:
+        return self._path(path).is_file()
+
+    def info(self, path: str) -> ObjectInfo:
+        full = self._path(path)
+        try:
+            st = full.stat()
+        except FileNotFoundError as exc:
+            raise MissingObject(path) from exc
+        modified = datetime.fromtimestamp(st.st_mtime, UTC)
+        return ObjectInfo(path, st.st_size, modified, f"{st.st_size}-{st.st_mtime_ns}")
+
+    def delete(self, path: str) -> None:
+        self._path(path).unlink(missing_ok=True)
+
+    def move(self, src: str, dst: str) -> None:
+        target = self._path(dst)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._path(src), target)
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        base = self._path(prefix)
+        if not base.is_dir():
+            return
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                full = Path(dirpath) / name
+                if is_partial(name) or full.is_symlink():
+                    continue
+                yield self.info(full.relative_to(self.root).as_posix())
+
+
+class _AtomicWriter:
+    """Write to a temp file beside the target, then rename into place (atomic on one file system)."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __enter__(self):
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(dir=self.target.parent, prefix=".", suffix=".tmp")
+        self.fh = os.fdopen(fd, "wb")
+        return self.fh
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.fh.close()
+        if exc_type is None:
+            os.replace(self.tmp, self.target)
+        else:
+            os.unlink(self.tmp)

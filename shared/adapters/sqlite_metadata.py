@@ -1,0 +1,79 @@
+"""Metadata store on SQLite: the local runtime's Cosmos DB.
+
+The record is stored whole as JSON (the same document Cosmos holds) with the
+fields that are queried copied into columns. ``version`` is the etag: an
+update names the version it read and fails if someone wrote in between.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from shared.ports import ConcurrencyError, MetadataStore
+from shared.records import Record
+
+
+class SqliteMetadataStore(MetadataStore):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def get(self, upload_id: str) -> Record | None:
+        row = self.conn.execute("SELECT data, version FROM records WHERE upload_id = ?", (upload_id,)).fetchone()
+        return Record.from_dict(json.loads(row["data"]), etag=str(row["version"])) if row else None
+
+    def create(self, record: Record) -> bool:
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO records (upload_id, status, user_id, sha256, upload_ts, updated_ts, version, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
+            (*self._columns(record), json.dumps(record.to_dict())),
+        )
+        if cur.rowcount:
+            record.etag = "1"
+        return bool(cur.rowcount)
+
+    def put(self, record: Record) -> None:
+        data = json.dumps(record.to_dict())
+        if record.etag is None:
+            self.conn.execute(
+                "INSERT INTO records (upload_id, status, user_id, sha256, upload_ts, updated_ts, version, data)"
+                " VALUES (?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT(upload_id) DO UPDATE SET status=excluded.status,"
+                " user_id=excluded.user_id, sha256=excluded.sha256, upload_ts=excluded.upload_ts,"
+                " updated_ts=excluded.updated_ts, version=records.version + 1, data=excluded.data",
+                (*self._columns(record), data),
+            )
+        else:
+            cur = self.conn.execute(
+                "UPDATE records SET status=?, user_id=?, sha256=?, upload_ts=?, updated_ts=?, version=version + 1,"
+                " data=? WHERE upload_id=? AND version=?",
+                (*self._columns(record)[1:], data, record.upload_id, int(record.etag)),
+            )
+            if not cur.rowcount:
+                raise ConcurrencyError(record.upload_id)
+        row = self.conn.execute("SELECT version FROM records WHERE upload_id = ?", (record.upload_id,)).fetchone()
+        record.etag = str(row["version"])
+
+    @staticmethod
+    def _columns(record: Record) -> tuple[str, str, str, str, str, str | None]:
+        return (record.upload_id, record.status, record.user_id, record.sha256, record.upload_ts, record.updated_ts)
+
+    def claim_checksum(self, sha256: str, upload_id: str) -> str:
+        self.conn.execute("INSERT OR IGNORE INTO checksums (sha256, upload_id) VALUES (?, ?)", (sha256, upload_id))
+        row = self.conn.execute("SELECT upload_id FROM checksums WHERE sha256 = ?", (sha256,)).fetchone()
+        return str(row["upload_id"])
+
+    def find(self, status: str | None = None, limit: int | None = None) -> list[Record]:
+        sql = "SELECT data, version FROM records"
+        args: list[object] = []
+        if status:
+            sql += " WHERE status = ?"
+            args.append(status)
+        sql += " ORDER BY upload_ts, upload_id"
+        if limit:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [Record.from_dict(json.loads(r["data"]), etag=str(r["version"])) for r in self.conn.execute(sql, args)]
+
+    def counts(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT status, COUNT(*) AS n FROM records GROUP BY status")
+        return {r["status"]: r["n"] for r in rows}

@@ -1,0 +1,104 @@
+"""Bytes in, bytes out: validate an untrusted upload and cleanse it for silver.
+
+Pure functions with no I/O, so every runtime (Functions, local, Spark) calls
+exactly this code. Order matters for speed: a JPEG is shrunk by the decoder
+(``draft``, DCT scaling) *before* ``exif_transpose``; the other order decodes
+every pixel of a 50 MP photo first and is several times slower and bigger.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from shared import errors
+from shared.color import to_srgb
+from shared.formats import SNIFF_BYTES, describe, sniff
+from shared.settings import Limits
+
+# Pillow's plugin names for the formats we allow; opening is restricted to the sniffed one.
+_PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "bmp": "BMP", "tiff": "TIFF"}
+_DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
+
+
+@dataclass(frozen=True)
+class Header:
+    format: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Cleansed:
+    data: bytes
+    width: int
+    height: int
+    raw: Header
+
+
+def check_bytes(data: bytes, limits: Limits) -> str:
+    """Cheap checks before any decoding; returns the sniffed format."""
+    if not data:
+        raise errors.PermanentError(errors.EMPTY_FILE)
+    if len(data) > limits.max_bytes:
+        raise errors.PermanentError(errors.FILE_TOO_LARGE, f"{len(data)} bytes > {limits.max_bytes}")
+    fmt = sniff(data[:SNIFF_BYTES])
+    if fmt is None:
+        raise errors.PermanentError(errors.UNSUPPORTED_FORMAT, describe(data[:SNIFF_BYTES]))
+    return fmt
+
+
+def open_checked(data: bytes, fmt: str, limits: Limits) -> Image.Image:
+    """Open (header only) and refuse too many pixels before a single pixel is decoded."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise errors.PermanentError(errors.TOO_MANY_PIXELS, str(exc)) from exc
+    except _DECODE_ERRORS as exc:
+        raise errors.PermanentError(errors.CORRUPT_IMAGE, f"cannot read header: {exc}") from exc
+    width, height = im.size
+    if width <= 0 or height <= 0:
+        raise errors.PermanentError(errors.CORRUPT_IMAGE, f"invalid size {width}x{height}")
+    if width * height > limits.max_pixels:
+        raise errors.PermanentError(errors.TOO_MANY_PIXELS, f"{width}x{height} > {limits.max_pixels} pixels")
+    return im
+
+
+def cleanse(data: bytes, limits: Limits) -> Cleansed:
+    """Validate and cleanse: upright, sRGB, no metadata, longest side <= max_side, deterministic JPEG."""
+    fmt = check_bytes(data, limits)
+    im = open_checked(data, fmt, limits)
+    raw = Header(fmt, *im.size)
+    try:
+        if fmt == "jpeg":
+            _shrink_on_load(im, limits.max_side)
+        im.load()
+        im = ImageOps.exif_transpose(im)
+        im = to_srgb(im)
+        im.thumbnail((limits.max_side, limits.max_side), Image.Resampling.LANCZOS)
+    except errors.PermanentError:
+        raise
+    except _DECODE_ERRORS as exc:
+        raise errors.PermanentError(errors.CORRUPT_IMAGE, str(exc)) from exc
+    return Cleansed(encode_jpeg(im, limits.jpeg_quality), im.width, im.height, raw)
+
+
+def _shrink_on_load(im: Image.Image, max_side: int) -> None:
+    """Ask libjpeg to decode at 1/2, 1/4 or 1/8 scale while keeping >= 2x the target size."""
+    width, height = im.size
+    factor = (2 * max_side) / max(width, height)
+    if factor < 1:
+        im.draft(im.mode, (max(1, int(width * factor)), max(1, int(height * factor))))
+
+
+def encode_jpeg(im: Image.Image, quality: int) -> bytes:
+    """Same pixels -> same bytes: fixed settings, and no EXIF/XMP/ICC carried over from ``info``."""
+    im.info = {}
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=quality, subsampling="4:2:0", optimize=False, progressive=False)
+    return out.getvalue()

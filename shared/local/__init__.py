@@ -1,0 +1,1 @@
+"""The local embedded runtime: folders + SQLite + in-process workers, no cloud."""

@@ -1,0 +1,138 @@
+"""In-process queues on SQLite, with the semantics the app relies on in Service Bus.
+
+- ``send`` is deduplicated by (queue, message_id), like duplicate detection;
+- a consumer takes a job with a lease (peek-lock); a crashed worker's lease
+  expires and the job is delivered again (at-least-once);
+- a failure is retried with exponential backoff; after the last attempt the
+  job is dead-lettered with the error text, and ``replay`` sends it again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from shared.ports import JobQueue
+from shared.settings import RetryPolicy
+
+PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
+
+
+@dataclass(frozen=True)
+class Job:
+    queue: str
+    message_id: str
+    body: dict[str, Any]
+    attempts: int
+    last_error: str | None = None
+    updated_at: float = 0.0
+
+
+class SqliteJobQueue(JobQueue):
+    def __init__(self, conn: sqlite3.Connection, clock: Any = time.time) -> None:
+        self.conn = conn
+        self.clock = clock
+
+    def send(self, queue: str, message_id: str, body: dict[str, Any]) -> None:
+        now = self.clock()
+        self.conn.execute(
+            "INSERT OR IGNORE INTO jobs (queue, message_id, body, available_at, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (queue, message_id, json.dumps(body), now, now, now),
+        )
+
+    def claim(self, queues: tuple[str, ...], lease: float = 300.0, batch: dict[str, int] | None = None) -> list[Job]:
+        """Take the next ready job, plus more of its queue up to ``batch[queue]``, under a lease."""
+        now = self.clock()
+        marks = ",".join("?" * len(queues))
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            first = self.conn.execute(
+                f"SELECT queue FROM jobs WHERE queue IN ({marks}) AND available_at <= ? AND"
+                f" (state = 'pending' OR (state = 'running' AND lease_until < ?)) ORDER BY available_at LIMIT 1",
+                (*queues, now, now),
+            ).fetchone()
+            if first is None:
+                self.conn.execute("COMMIT")
+                return []
+            rows = self.conn.execute(
+                "UPDATE jobs SET state = 'running', lease_until = ?, attempts = attempts + 1, updated_at = ?"
+                " WHERE rowid IN (SELECT rowid FROM jobs WHERE queue = ? AND available_at <= ? AND"
+                " (state = 'pending' OR (state = 'running' AND lease_until < ?)) ORDER BY available_at LIMIT ?)"
+                " RETURNING queue, message_id, body, attempts, last_error, updated_at",
+                (now + lease, now, first["queue"], now, now, (batch or {}).get(first["queue"], 1)),
+            ).fetchall()
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        return [_job(r) for r in rows]
+
+    def complete(self, job: Job) -> None:
+        self._set(job, DONE, None, None)
+
+    def fail(self, job: Job, error: str, policy: RetryPolicy) -> bool:
+        """Schedule a retry, or dead-letter after the last attempt; True when dead-lettered."""
+        if job.attempts >= policy.max_attempts:
+            self.dead_letter(job, error)
+            return True
+        self._set(job, PENDING, error, self.clock() + policy.delay(job.attempts))
+        return False
+
+    def dead_letter(self, job: Job, error: str) -> None:
+        self._set(job, DEAD, error, None)
+
+    def _set(self, job: Job, state: str, error: str | None, available_at: float | None) -> None:
+        self.conn.execute(
+            "UPDATE jobs SET state = ?, last_error = COALESCE(?, last_error), lease_until = NULL,"
+            " available_at = COALESCE(?, available_at), updated_at = ? WHERE queue = ? AND message_id = ?",
+            (state, error, available_at, self.clock(), job.queue, job.message_id),
+        )
+
+    def release_expired(self) -> int:
+        """Make every running job claimable now (the caller knows no other worker is alive)."""
+        cur = self.conn.execute("UPDATE jobs SET state = 'pending', lease_until = NULL WHERE state = 'running'")
+        return cur.rowcount
+
+    def next_available(self, queues: tuple[str, ...]) -> float | None:
+        """When the next pending job becomes ready (None when nothing is pending)."""
+        marks = ",".join("?" * len(queues))
+        row = self.conn.execute(
+            f"SELECT MIN(available_at) AS t FROM jobs WHERE queue IN ({marks}) AND state = 'pending'", queues
+        ).fetchone()
+        return row["t"]
+
+    def active(self, queues: tuple[str, ...]) -> int:
+        marks = ",".join("?" * len(queues))
+        row = self.conn.execute(
+            f"SELECT COUNT(*) AS n FROM jobs WHERE queue IN ({marks}) AND state IN ('pending', 'running')", queues
+        ).fetchone()
+        return int(row["n"])
+
+    def dead(self) -> list[Job]:
+        rows = self.conn.execute(
+            "SELECT queue, message_id, body, attempts, last_error, updated_at FROM jobs WHERE state = 'dead'"
+            " ORDER BY updated_at"
+        )
+        return [_job(r) for r in rows]
+
+    def replay(self, message_id: str | None = None) -> int:
+        """Send dead-lettered jobs again with fresh attempts (all of them when message_id is None)."""
+        sql = "UPDATE jobs SET state = 'pending', attempts = 0, available_at = ?, updated_at = ? WHERE state = 'dead'"
+        args: list[object] = [self.clock(), self.clock()]
+        if message_id is not None:
+            sql += " AND message_id = ?"
+            args.append(message_id)
+        return self.conn.execute(sql, args).rowcount
+
+    def counts(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT queue || ':' || state AS k, COUNT(*) AS n FROM jobs GROUP BY queue, state")
+        return {r["k"]: r["n"] for r in rows}
+
+
+def _job(row: sqlite3.Row) -> Job:
+    return Job(row["queue"], row["message_id"], json.loads(row["body"]), row["attempts"], row["last_error"],
+               row["updated_at"])

@@ -1,0 +1,102 @@
+"""``imgpipe run``: one pass over everything pending, cron-friendly.
+
+A pass ingests every new upload (sequentially: it is I/O), then drains the
+queues with N worker processes (cleansing is CPU-bound), retries included,
+so when it returns every input is in a terminal state or dead-lettered.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from shared import naming
+from shared.local.bootstrap import LocalRuntime, bootstrap, prepare_data_dir
+from shared.local.lock import run_lock
+from shared.local.worker import work
+from shared.ports import MissingObject, ObjectInfo
+from shared.records import BRONZE
+from shared.settings import UPLOADS, Settings
+from shared.stages import ingest
+
+# progress(phase, done, total); the CLI draws a bar or prints lines with it.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class RunReport:
+    ingested: int = 0
+    handled: int = 0
+    seconds: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def pending_uploads(rt: LocalRuntime) -> list[ObjectInfo]:
+    """Uploads with no record yet, or whose ingest did not finish (status bronze)."""
+    pending = []
+    for info in rt.store.list(UPLOADS):
+        record = rt.services.meta.get(naming.upload_id_for(info.path, info.version))
+        if record is None or record.status == BRONZE:
+            pending.append(info)
+    return pending
+
+
+def ingest_all(rt: LocalRuntime, uploads: list[ObjectInfo], progress: Progress | None = None) -> int:
+    done = 0
+    for done, info in enumerate(uploads, 1):
+        try:
+            ingest(rt.services, info)
+        except MissingObject:
+            continue  # deleted between listing and copying: nothing to keep
+        if progress:
+            progress("ingest", done, len(uploads))
+    return done
+
+
+def _worker_main(settings: Settings, classifier: str | None) -> int:
+    rt = bootstrap(settings, classifier=classifier)
+    try:
+        return work(rt.services, rt.jobs)
+    finally:
+        rt.close()
+
+
+def drain(rt: LocalRuntime, workers: int, classifier: str | None, progress: Progress | None = None) -> int:
+    """Run the queues empty; ``workers`` > 1 uses that many processes."""
+    report = (lambda: _report_jobs(rt, progress)) if progress else None
+    if workers <= 1:
+        return work(rt.services, rt.jobs, on_batch=report)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(workers) as pool:
+        results = [pool.apply_async(_worker_main, (rt.settings, classifier)) for _ in range(workers)]
+        while not all(r.ready() for r in results):
+            if report:
+                report()
+            time.sleep(0.2)
+        return sum(r.get() for r in results)
+
+
+def _report_jobs(rt: LocalRuntime, progress: Progress) -> None:
+    counts = rt.jobs.counts()
+    settled = sum(n for k, n in counts.items() if k.endswith((":done", ":dead")))
+    progress("process", settled, sum(counts.values()))
+
+
+def run_once(settings: Settings, *, workers: int = 1, classifier: str | None = None,
+             progress: Progress | None = None, lock_timeout: float = 0.0) -> RunReport:
+    start = time.perf_counter()
+    prepare_data_dir(settings.data_dir)
+    with run_lock(settings.data_dir, timeout=lock_timeout):
+        rt = bootstrap(settings, classifier=classifier)
+        try:
+            rt.jobs.release_expired()  # we hold the run lock: any running job belongs to a dead run
+            report = RunReport(ingested=ingest_all(rt, pending_uploads(rt), progress))
+            report.handled = drain(rt, workers, classifier, progress)
+            report.counts = rt.services.meta.counts()
+        finally:
+            rt.close()
+    report.seconds = time.perf_counter() - start
+    return report
+

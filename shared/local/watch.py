@@ -1,0 +1,66 @@
+"""``imgpipe watch``: event-driven local processing of files as they arrive.
+
+Polling (not inotify) keeps it portable to network shares and containers. A
+file is taken only once it is complete: its size and mtime must stay the same
+for ``settle`` seconds, and names writers use for partial files are ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from shared.local.bootstrap import bootstrap, prepare_data_dir
+from shared.local.lock import run_lock
+from shared.local.runner import Progress, drain, ingest_all, pending_uploads
+from shared.ports import ObjectInfo
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Settler:
+    """Remembers each file's last version and when it was first seen with it."""
+
+    def __init__(self, settle: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settle = settle
+        self.clock = clock
+        self.seen: dict[str, tuple[str, float]] = {}
+
+    def stable(self, candidates: list[ObjectInfo]) -> list[ObjectInfo]:
+        now, ready = self.clock(), []
+        current = {info.path for info in candidates}
+        self.seen = {p: v for p, v in self.seen.items() if p in current}
+        for info in candidates:
+            version, since = self.seen.get(info.path, (None, now))
+            if version != info.version:
+                self.seen[info.path] = (info.version, now)
+            elif now - since >= self.settle:
+                ready.append(info)
+        return ready
+
+
+def watch(settings: Settings, *, interval: float = 1.0, settle: float = 1.0, workers: int = 1,
+          classifier: str | None = None, stop: Callable[[], bool] = lambda: False,
+          progress: Progress | None = None) -> int:
+    """Run until ``stop()`` (or Ctrl-C); returns how many uploads were ingested."""
+    prepare_data_dir(settings.data_dir)
+    ingested = 0
+    with run_lock(settings.data_dir, timeout=0):
+        rt = bootstrap(settings, classifier=classifier)
+        rt.jobs.release_expired()
+        settler = Settler(settle)
+        try:
+            while not stop():
+                ready = settler.stable(pending_uploads(rt))
+                if ready:
+                    ingested += ingest_all(rt, ready, progress)
+                    log.info("ingested %d new upload(s)", len(ready))
+                drain(rt, workers, classifier, progress)
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            log.info("watch stopped")
+        finally:
+            rt.close()
+    return ingested

@@ -1,0 +1,23 @@
+"""The last word on a message whose retries ran out: the record says ``failed``.
+
+Dead-lettering happens in the queue (Service Bus or the local jobs table);
+this makes the record agree, so ``status`` shows the upload as failed with
+the error text instead of stuck in ``bronze`` forever. A replay from the
+dead-letter queue runs the stage again, which moves the record on.
+"""
+
+from __future__ import annotations
+
+from shared.records import FAILED, RETRIES_EXHAUSTED, TERMINAL, iso
+from shared.services import Services
+
+
+def mark_failed(svc: Services, upload_id: str, queue: str, error: str) -> None:
+    record = svc.meta.get(upload_id)
+    if record is None or (record.status in TERMINAL and record.status != FAILED):
+        return
+    record.status = FAILED
+    record.reason = RETRIES_EXHAUSTED
+    record.reason_detail = f"{queue}: {error}"[:1000]
+    record.updated_ts = iso(svc.clock())
+    svc.meta.put(record)

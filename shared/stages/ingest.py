@@ -1,0 +1,68 @@
+"""Ingest: upload -> bronze (byte-identical) + the record + one ``ingest`` message."""
+
+from __future__ import annotations
+
+import logging
+
+from shared import messages, naming
+from shared.formats import SNIFF_BYTES, sniff
+from shared.ports import ObjectInfo
+from shared.records import BRONZE, FAILED, Record, iso
+from shared.services import Services
+from shared.settings import INGEST_QUEUE
+
+log = logging.getLogger(__name__)
+
+
+def ingest(svc: Services, upload: ObjectInfo) -> Record:
+    """Copy one upload to bronze, write its record and enqueue it for cleansing.
+
+    Order: bronze object (deterministic path, same bytes) -> record (upsert)
+    -> message (``message_id = upload_id``, deduplicated by the queue). A crash
+    between any two leaves nothing that a re-run does not complete, and a
+    re-fired event for the same blob version is the same upload id.
+    """
+    upload_id = naming.upload_id_for(upload.path, upload.version)
+    record = svc.meta.get(upload_id)
+    if record is not None and record.status not in (BRONZE, FAILED):
+        return record  # already past ingest: a duplicate event
+    if record is None:
+        record = _new_record(svc, upload, upload_id)
+    if record.status == BRONZE:
+        record = _write_bronze(svc, upload, record)
+    svc.queue.send(INGEST_QUEUE, upload_id, messages.body_for(upload_id))
+    return record
+
+
+def _new_record(svc: Services, upload: ObjectInfo, upload_id: str) -> Record:
+    user_id, raw_name = naming.split_upload_path(upload.path)
+    fmt = sniff(svc.store.head(upload.path, SNIFF_BYTES))
+    return Record(
+        upload_id=upload_id,
+        user_id=user_id,
+        status=BRONZE,
+        upload_ts=iso(upload.modified),
+        ingest_ts="",
+        raw_name=naming.clean_display_name(raw_name),
+        raw_path=naming.bronze_path(upload.modified, user_id, upload_id, fmt),
+        raw_size=upload.size,
+        raw_format=fmt,
+        sha256="",
+        upload_path=upload.path,
+    )
+
+
+def _write_bronze(svc: Services, upload: ObjectInfo, record: Record) -> Record:
+    if record.sha256 and svc.store.exists(record.raw_path):
+        return record  # bronze and record written before a crash; only the message was missing
+    copied = svc.store.copy(upload.path, record.raw_path)
+    now = iso(svc.clock())
+    record.sha256 = copied.sha256
+    record.raw_size = copied.size
+    record.ingest_ts = record.ingest_ts or now
+    record.updated_ts = now
+    record.add_lineage("upload", upload.path, record.upload_ts)
+    record.add_lineage("bronze", record.raw_path, now)
+    svc.meta.put(record)
+    log.info("ingested %s as %s (%d bytes)", upload.path, record.upload_id, copied.size)
+    return record

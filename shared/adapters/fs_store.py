@@ -22,7 +22,8 @@ _PARTIAL_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", "~")
 
 
 def is_partial(name: str) -> bool:
-    return name.startswith(".") or name.endswith(_PARTIAL_SUFFIXES)
+    """Files still being written (ours end in .tmp); a dotfile like ``..jpg`` is a real upload."""
+    return name.endswith(_PARTIAL_SUFFIXES)
 
 
 class FsObjectStore(ObjectStore):
@@ -87,6 +88,15 @@ class FsObjectStore(ObjectStore):
         target = self._path(dst)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self._path(src), target)
+
+    def sweep_partials(self, prefixes: tuple[str, ...]) -> int:
+        """Remove our own temp files left by a killed process; only safe while holding the run lock."""
+        removed = 0
+        for prefix in prefixes:
+            for tmp in self._path(prefix).rglob(".*.tmp") if self._path(prefix).is_dir() else ():
+                tmp.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         base = self._path(prefix)

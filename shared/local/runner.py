@@ -18,7 +18,7 @@ from shared.local.lock import run_lock
 from shared.local.worker import work
 from shared.ports import MissingObject, ObjectInfo
 from shared.records import BRONZE
-from shared.settings import UPLOADS, Settings
+from shared.settings import ARCHIVE, BRONZE, SILVER, UPLOADS, Settings
 from shared.stages import ingest
 
 # progress(phase, done, total); the CLI draws a bar or prints lines with it.
@@ -91,7 +91,9 @@ def run_once(settings: Settings, *, workers: int = 1, classifier: str | None = N
     with run_lock(settings.data_dir, timeout=lock_timeout):
         rt = bootstrap(settings, classifier=classifier)
         try:
-            rt.jobs.release_expired()  # we hold the run lock: any running job belongs to a dead run
+            # We hold the run lock: running jobs and temp files belong to a run that died.
+            rt.jobs.release_expired()
+            rt.store.sweep_partials((BRONZE, SILVER, ARCHIVE))
             report = RunReport(ingested=ingest_all(rt, pending_uploads(rt), progress))
             report.handled = drain(rt, workers, classifier, progress)
             report.counts = rt.services.meta.counts()

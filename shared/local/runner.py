@@ -17,7 +17,7 @@ from shared.local.bootstrap import LocalRuntime, bootstrap, prepare_data_dir
 from shared.local.lock import run_lock
 from shared.local.worker import work
 from shared.ports import MissingObject, ObjectInfo
-from shared.records import BRONZE
+from shared.records import BRONZE as BRONZE_STATUS
 from shared.settings import ARCHIVE, BRONZE, SILVER, UPLOADS, Settings
 from shared.stages import ingest
 
@@ -38,7 +38,7 @@ def pending_uploads(rt: LocalRuntime) -> list[ObjectInfo]:
     pending = []
     for info in rt.store.list(UPLOADS):
         record = rt.services.meta.get(naming.upload_id_for(info.path, info.version))
-        if record is None or record.status == BRONZE:
+        if record is None or record.status == BRONZE_STATUS:
             pending.append(info)
     return pending
 

@@ -8,13 +8,16 @@ dead-letter queue runs the stage again, which moves the record on.
 
 from __future__ import annotations
 
-from shared.records import FAILED, RETRIES_EXHAUSTED, TERMINAL, iso
+from shared.records import CLEANSED, FAILED, GOLD, RETRIES_EXHAUSTED, iso
 from shared.services import Services
+from shared.settings import CLASSIFY_QUEUE
 
 
 def mark_failed(svc: Services, upload_id: str, queue: str, error: str) -> None:
+    """Mark the record failed unless the stage behind ``queue`` already finished it."""
     record = svc.meta.get(upload_id)
-    if record is None or (record.status in TERMINAL and record.status != FAILED):
+    unfinished_classify = queue == CLASSIFY_QUEUE and record is not None and record.status == GOLD
+    if record is None or (record.status in CLEANSED and not unfinished_classify):
         return
     record.status = FAILED
     record.reason = RETRIES_EXHAUSTED

@@ -1,0 +1,145 @@
+"""Operating the local runtime: dead letters and replay, archive, watch, locking, exit codes, help."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from imgpipe.cli import cli
+from shared.adapters.fs_store import FsObjectStore
+from shared.local.archive import archive
+from shared.local.bootstrap import bootstrap
+from shared.local.lock import run_lock
+from shared.local.runner import ingest_all, pending_uploads
+from shared.local.watch import Settler, watch
+from shared.local.worker import work
+from shared.ports import ObjectInfo
+from shared.records import FAILED, GOLD
+from shared.settings import RetryPolicy, Settings
+from tests import corpus
+
+
+def invoke(*args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def put_photo(data_dir: Path, rel: str = "u1/p.jpg", seed: int = 1) -> None:
+    path = data_dir / "uploads" / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(corpus.jpeg(corpus.photo(640, 480, seed=seed)))
+
+
+class FlakyStore(FsObjectStore):
+    """Bronze reads fail until ``heal()``: a storage outage."""
+
+    broken = True
+
+    def get(self, path: str) -> bytes:
+        if self.broken and path.startswith("bronze/"):
+            raise TimeoutError("storage timed out")
+        return super().get(path)
+
+
+def test_exhausted_retries_dead_letter_then_replay_recovers(tmp_path):
+    put_photo(tmp_path)
+    settings = Settings(data_dir=tmp_path, retry=RetryPolicy(max_attempts=3, base_delay=0.01))
+    rt = bootstrap(settings, classifier="none", store=FlakyStore(tmp_path))
+    ingest_all(rt, pending_uploads(rt))
+    work(rt.services, rt.jobs)
+    (record,) = rt.services.meta.find()
+    assert record.status == FAILED and "storage timed out" in record.reason_detail
+    listing = json.loads(invoke("--data-dir", str(tmp_path), "dlq", "list", "--json"))
+    assert listing[0]["attempts"] == 3 and "TimeoutError" in listing[0]["error"]
+    invoke("--data-dir", str(tmp_path), "dlq", "replay", code=2)  # neither --id nor --all
+    assert "replayed 1" in invoke("--data-dir", str(tmp_path), "dlq", "replay", "--id", record.upload_id)
+    FlakyStore.broken = False
+    try:
+        work(rt.services, rt.jobs)
+    finally:
+        FlakyStore.broken = True
+        rt.close()
+    records = json.loads(invoke("--data-dir", str(tmp_path), "records", "--json"))
+    assert records[0]["status"] == GOLD and "no dead letters" in invoke("--data-dir", str(tmp_path), "dlq", "list")
+
+
+def test_archive_moves_old_bronze_and_the_record_follows(tmp_path):
+    put_photo(tmp_path)
+    invoke("--data-dir", str(tmp_path), "run", "--classifier", "none", "--quiet", "--workers", "1")
+    assert "archived 0" in invoke("--data-dir", str(tmp_path), "archive", "--older-than", "30d")
+    rt = bootstrap(Settings(data_dir=tmp_path), classifier="none")
+    try:
+        rt.services.clock = lambda: datetime.now(UTC) + timedelta(days=31)
+        (moved,) = archive(rt, timedelta(days=30))
+        record = rt.services.meta.get(moved)
+        assert record.raw_path.startswith("archive/") and rt.store.exists(record.raw_path)
+        assert not list((tmp_path / "bronze").rglob("*.jpg"))
+        assert archive(rt, timedelta(days=30)) == []  # nothing left in bronze
+    finally:
+        rt.close()
+
+
+def test_settler_waits_until_a_file_stops_changing():
+    now = [0.0]
+    settler = Settler(settle=1.0, clock=lambda: now[0])
+    info = ObjectInfo("uploads/a.jpg", 10, None, "v1")  # type: ignore[arg-type]
+    assert settler.stable([info]) == []
+    now[0] = 0.5
+    grown = ObjectInfo("uploads/a.jpg", 20, None, "v2")  # type: ignore[arg-type]
+    assert settler.stable([grown]) == []
+    now[0] = 1.2
+    assert settler.stable([grown]) == []
+    now[0] = 1.6
+    assert settler.stable([grown]) == [grown]
+
+
+def test_watch_processes_files_as_they_arrive(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    stop = threading.Event()
+    thread = threading.Thread(target=watch, kwargs=dict(settings=settings, interval=0.1, settle=0.2,
+                                                        classifier="none", stop=stop.is_set))
+    (tmp_path / "uploads").mkdir(parents=True)
+    thread.start()
+    try:
+        put_photo(tmp_path, "u1/first.jpg", seed=1)
+        put_photo(tmp_path, "u1/second.jpg", seed=2)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            out = json.loads(invoke("--data-dir", str(tmp_path), "records", "--status", "gold", "--json"))
+            if len(out) == 2:
+                break
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert sorted(r["raw_name"] for r in out) == ["first.jpg", "second.jpg"]
+
+
+def test_second_run_steps_aside_while_the_first_holds_the_lock(tmp_path):
+    put_photo(tmp_path)
+    (tmp_path / "gold").mkdir(parents=True)
+    with run_lock(tmp_path):
+        result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "run", "--wait", "0.3", "--quiet"])
+    assert result.exit_code == 0 and "stepping aside" in result.output
+    assert json.loads(invoke("--data-dir", str(tmp_path), "records", "--json")) == []
+
+
+def test_unwritable_data_dir_exits_non_zero_with_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = CliRunner().invoke(cli, ["--data-dir", str(blocker / "data"), "run", "--quiet"])
+    assert result.exit_code == 2 and result.output.count("\n") == 1 and "not writable" in result.output
+
+
+@pytest.mark.parametrize("command", [["run"], ["watch"], ["status"], ["records"], ["archive"], ["reclassify"],
+                                     ["dlq", "list"], ["dlq", "replay"], []])
+def test_every_command_has_help_with_an_example(command):
+    out = invoke(*command, "--help")
+    assert "Example" in out and "imgpipe" in out

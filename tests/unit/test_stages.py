@@ -1,0 +1,130 @@
+"""Stages over in-memory adapters: idempotency, dedup, rejection, classification history."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared import errors
+from shared.records import BRONZE, CLASSIFIED, DUPLICATE, FAILED, GOLD, NEEDS_REVIEW, REJECTED
+from shared.settings import CLASSIFY_QUEUE, INGEST_QUEUE
+from shared.stages import classify, cleanse, ingest, mark_failed, reclassify
+from tests import corpus
+from tests.unit.fakes import WHEN, FixedClassifier, services
+
+PHOTO = corpus.jpeg(corpus.photo(1024, 768))
+
+
+def upload(svc, path: str, data: bytes = PHOTO):
+    return svc.store.put_upload(path, data, WHEN)
+
+
+def through_cleanse(svc, path: str, data: bytes = PHOTO):
+    ingest(svc, upload(svc, path, data))
+    return [cleanse(svc, body) for body in svc.queue.drain(INGEST_QUEUE)]
+
+
+def test_ingest_copies_to_a_dated_bronze_path_and_enqueues_once():
+    svc = services()
+    info = upload(svc, "uploads/seller1/My Shoe.JPG")
+    first, again = ingest(svc, info), ingest(svc, info)
+    assert first.raw_path == f"bronze/2026/11/30/seller1/{first.upload_id}.jpg"
+    assert svc.store.get(first.raw_path) == PHOTO and first.status == BRONZE
+    assert again.upload_id == first.upload_id and len(svc.queue.sent) == 1
+    assert first.raw_name == "My Shoe.JPG" and first.user_id == "seller1"
+
+
+def test_cleanse_writes_silver_and_a_full_gold_record():
+    svc = services()
+    (record,) = through_cleanse(svc, "uploads/u/a.jpg")
+    assert record.status == GOLD and record.cleansed_path == f"silver/2026/11/30/{record.sha256}.jpg"
+    assert (record.raw_width, record.raw_height, record.cleansed_width, record.cleansed_height) == (1024, 768, 512, 384)
+    assert [e["stage"] for e in record.lineage] == ["upload", "bronze", "silver", "gold"]
+    assert record.predictions == [] and svc.queue.sent == []  # classification is off here
+
+
+def test_redelivered_ingest_message_writes_nothing_new():
+    svc = services()
+    ingest(svc, upload(svc, "uploads/u/a.jpg"))
+    (body,) = svc.queue.drain(INGEST_QUEUE)
+    cleanse(svc, body)
+    writes = svc.store.writes
+    again = cleanse(svc, body)
+    assert again.status == GOLD and svc.store.writes == writes
+
+
+def test_same_bytes_link_to_the_first_upload_and_skip_cleansing():
+    svc = services()
+    (first,) = through_cleanse(svc, "uploads/u1/a.jpg")
+    writes = svc.store.writes
+    (second,) = through_cleanse(svc, "uploads/u2/b.jpg")
+    assert second.status == DUPLICATE and second.duplicate_of == first.upload_id
+    assert second.cleansed_path == first.cleansed_path
+    assert svc.store.writes == writes + 1  # only the bronze copy of the second upload
+
+
+def test_duplicate_waits_for_its_original():
+    svc = services()
+    ingest(svc, upload(svc, "uploads/u1/a.jpg"))
+    ingest(svc, upload(svc, "uploads/u2/b.jpg"))
+    first, second = svc.queue.drain(INGEST_QUEUE)
+    svc.meta.claim_checksum(svc.meta.get(first["upload_id"]).sha256, first["upload_id"])
+    with pytest.raises(errors.TransientError):
+        cleanse(svc, second)
+    assert cleanse(svc, first).status == GOLD and cleanse(svc, second).status == DUPLICATE
+
+
+def test_bad_input_is_rejected_with_a_reason_and_a_duplicate_of_it_too():
+    svc = services()
+    (first,) = through_cleanse(svc, "uploads/u/page.jpg", b"<html></html>")
+    (second,) = through_cleanse(svc, "uploads/u/page2.jpg", b"<html></html>")
+    assert (first.status, first.reason) == (REJECTED, errors.UNSUPPORTED_FORMAT)
+    assert (second.status, second.reason, second.duplicate_of) == (REJECTED, errors.UNSUPPORTED_FORMAT,
+                                                                   first.upload_id)
+
+
+def test_malformed_message_is_a_permanent_bad_message():
+    svc = services()
+    for body in (b"not json", b"{}", {"upload_id": "../../etc"}):
+        with pytest.raises(errors.PermanentError) as info:
+            cleanse(svc, body)
+        assert info.value.reason == errors.BAD_MESSAGE
+
+
+def test_message_before_its_record_is_transient():
+    with pytest.raises(errors.TransientError):
+        cleanse(services(), {"upload_id": "0" * 32})
+
+
+def test_classification_is_historized_per_model_version():
+    model = FixedClassifier(confidence=0.9)
+    svc = services(model)
+    (record,) = through_cleanse(svc, "uploads/u/a.jpg")
+    bodies = svc.queue.drain(CLASSIFY_QUEUE)
+    (scored,) = classify(svc, bodies)
+    assert (scored.status, scored.label, scored.category) == (CLASSIFIED, "running shoe", "footwear")
+    classify(svc, bodies)  # a redelivery replaces its own entry
+    assert len(svc.meta.get(record.upload_id).predictions) == 1
+    model.model_version, model.confidence = "test-model-2", 0.2
+    assert reclassify(svc, "test-model-2") == 1
+    rescored = svc.meta.get(record.upload_id)
+    assert rescored.status == NEEDS_REVIEW and rescored.reason == "low_confidence"
+    assert [p["model_version"] for p in rescored.predictions] == ["test-model-1", "test-model-2"]
+
+
+def test_moderation_flag_sends_to_review_whatever_the_confidence():
+    svc = services(FixedClassifier(confidence=0.99, nsfw=0.9))
+    through_cleanse(svc, "uploads/u/a.jpg")
+    (scored,) = classify(svc, svc.queue.drain(CLASSIFY_QUEUE))
+    assert (scored.status, scored.reason) == (NEEDS_REVIEW, "nsfw")
+
+
+def test_mark_failed_only_touches_unfinished_records():
+    svc = services()
+    ingest(svc, upload(svc, "uploads/u/a.jpg"))
+    (body,) = svc.queue.drain(INGEST_QUEUE)
+    mark_failed(svc, body["upload_id"], INGEST_QUEUE, "TimeoutError: storage")
+    failed = svc.meta.get(body["upload_id"])
+    assert failed.status == FAILED and "storage" in failed.reason_detail
+    assert cleanse(svc, body).status == GOLD  # a replay moves it on
+    mark_failed(svc, body["upload_id"], INGEST_QUEUE, "late")
+    assert svc.meta.get(body["upload_id"]).status == GOLD

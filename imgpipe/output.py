@@ -46,6 +46,6 @@ class ProgressPrinter:
                 click.echo("", err=True)
             return
         decile = 10 * done // total
-        if (phase, decile) != self.last:
+        if (phase, decile) != self.last and (total >= 20 or done == total):
             self.last = (phase, decile)
             click.echo(f"{phase}: {done}/{total}", err=True)

@@ -64,18 +64,15 @@ def _worker_main(settings: Settings, classifier: str | None) -> int:
 
 
 def drain(rt: LocalRuntime, workers: int, classifier: str | None, progress: Progress | None = None) -> int:
-    """Run the queues empty; ``workers`` > 1 uses that many processes."""
+    """Run the queues empty: this process works, plus ``workers - 1`` spawned ones."""
     report = (lambda: _report_jobs(rt, progress)) if progress else None
     if workers <= 1:
         return work(rt.services, rt.jobs, on_batch=report)
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(workers) as pool:
-        results = [pool.apply_async(_worker_main, (rt.settings, classifier)) for _ in range(workers)]
-        while not all(r.ready() for r in results):
-            if report:
-                report()
-            time.sleep(0.2)
-        return sum(r.get() for r in results)
+    # spawn, not fork: a forked child would inherit this process's open SQLite connection.
+    with multiprocessing.get_context("spawn").Pool(workers - 1) as pool:
+        helpers = [pool.apply_async(_worker_main, (rt.settings, classifier)) for _ in range(workers - 1)]
+        handled = work(rt.services, rt.jobs, on_batch=report)
+        return handled + sum(r.get() for r in helpers)
 
 
 def _report_jobs(rt: LocalRuntime, progress: Progress) -> None:

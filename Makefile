@@ -49,6 +49,8 @@ lint: dev ## ruff
 	$(VENV)/bin/ruff check .
 
 bench: dev ## benchmarks: cleanse vs naive Pillow vs pyvips vs djpeg, and run throughput
+	$(PIP) install --quiet -r requirements-bench.txt
+	@command -v djpeg >/dev/null || echo "note: djpeg missing, its row is skipped (apt-get install libjpeg-turbo-progs)"
 	$(PY) benchmarks/bench_cleanse.py
 
 clean: ## remove generated data and caches (keeps .venv)

@@ -1,0 +1,11 @@
+"""The Azure Functions app (Python v2 model): it only registers the blueprints in ``functions/``."""
+
+import azure.functions as func
+
+from functions.classify import bp as classify_bp
+from functions.ingest import bp as ingest_bp
+from functions.process import bp as process_bp
+
+app = func.FunctionApp()
+for blueprint in (ingest_bp, process_bp, classify_bp):
+    app.register_functions(blueprint)

@@ -1,0 +1,44 @@
+"""``ingest``: a blob in ``uploads/`` -> bronze copy + record + one ``ingest`` message.
+
+The trigger's ``source`` is read from the app setting ``UPLOADS_TRIGGER_SOURCE``
+when the worker indexes the functions: ``EventGrid`` in Azure (Flex
+Consumption supports nothing else) and ``LogsAndContainerScan`` for Azurite,
+which raises no Event Grid events. A ``%UPLOADS_TRIGGER_SOURCE%`` binding
+expression is not an option: the library passes it through, but the host
+deserialises ``source`` straight into its ``BlobTriggerSource`` enum without
+resolving app settings, so the function would fail to load.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import azure.functions as func
+
+from shared.azure.bootstrap import services
+from shared.azure.uploads import ingest_blob
+
+bp = func.Blueprint()
+log = logging.getLogger(__name__)
+
+SOURCE_SETTING = "UPLOADS_TRIGGER_SOURCE"
+
+
+def trigger_source(value: str | None) -> func.BlobSource:
+    """The configured source; unset means EventGrid (production), anything unknown fails indexing loudly."""
+    try:
+        return func.BlobSource(value or func.BlobSource.EVENT_GRID.value)
+    except ValueError:
+        allowed = ", ".join(s.value for s in func.BlobSource)
+        raise ValueError(f"{SOURCE_SETTING}={value!r}: use one of {allowed}") from None
+
+
+@bp.function_name("ingest")
+@bp.blob_trigger(arg_name="upload", path="uploads/{name}", connection="IMAGES_STORAGE",
+                 source=trigger_source(os.environ.get(SOURCE_SETTING)))
+def ingest(upload: func.InputStream) -> None:
+    """The blob's bytes are not read here: the store streams them to bronze while hashing."""
+    record = ingest_blob(services(), upload.name or "")
+    if record is not None:
+        log.info("upload %s -> %s (%s)", upload.name, record.upload_id, record.status)

@@ -1,0 +1,82 @@
+"""The Azure runtime's one bootstrap: Blob Storage + Cosmos DB + Service Bus + the classifier.
+
+Like ``shared.local.bootstrap``: everything is built on call, never at
+import, and every part can be overridden (tests pass a recording queue or a
+fake classifier; ``imgpipe run --backend azure`` passes its in-process job
+queue). ``services()`` is the Functions app's entry: built on the first
+invocation and then shared by every invocation in the worker process, so
+connections and token caches are reused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from shared.adapters.azure_blob import AzureBlobStore
+from shared.adapters.cosmos_metadata import CosmosMetadataStore, provision
+from shared.azure import connections
+from shared.local.bootstrap import default_classifier
+from shared.ports import Classifier, JobQueue
+from shared.services import Services
+from shared.settings import CONTAINERS, Settings
+
+
+@dataclass
+class AzureRuntime:
+    settings: Settings
+    services: Services
+    store: AzureBlobStore
+    meta: CosmosMetadataStore
+
+
+def ml_endpoint_key() -> str | None:
+    """``ML_ENDPOINT_KEY`` as resolved by the platform, or its Key Vault reference fetched here; None = Entra auth."""
+    from shared.adapters.keyvault_secrets import KeyVaultSecrets
+
+    return KeyVaultSecrets(connections.credential()).resolve(connections.setting("ML_ENDPOINT_KEY"))
+
+
+def classifier_factory(spec: str | None) -> Callable[[], Classifier] | None:
+    """``spec`` as the CLI's ``--classifier``: 'local', 'none' or a scoring URL (default: ``ML_ENDPOINT_URL``)."""
+    spec = spec or connections.setting("ML_ENDPOINT_URL") or "local"
+    if spec in ("local", "none"):
+        return default_classifier(spec)
+
+    def build_endpoint() -> Classifier:
+        from shared.adapters.endpoint_classifier import EndpointClassifier
+
+        return EndpointClassifier(spec, key=ml_endpoint_key())
+    return build_endpoint
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    queue: JobQueue | None = None,
+    classifier: str | None = None,
+    classifier_factory_override: Callable[[], Classifier] | None = None,
+    create_missing: bool = False,
+) -> AzureRuntime:
+    """Wire the adapters from the settings; ``create_missing`` creates containers (emulators and tests only)."""
+    settings = settings or Settings.from_env()
+    store = AzureBlobStore(connections.once("blob", connections.blob_service_client))
+    database = connections.once("cosmos", connections.cosmos_client).get_database_client(settings.cosmos_database)
+    if create_missing:
+        store.ensure_containers(CONTAINERS)
+        connections.once("cosmos", connections.cosmos_client).create_database_if_not_exists(settings.cosmos_database)
+        provision(database)
+    meta = CosmosMetadataStore(database)
+    if queue is None:
+        from shared.adapters.servicebus_queue import ServiceBusJobQueue
+
+        queue = connections.once("servicebus-queue", lambda: ServiceBusJobQueue(connections.servicebus_client()))
+    factory = classifier_factory_override or classifier_factory(classifier)
+    services = Services(store=store, meta=meta, queue=queue, settings=settings, classifier_factory=factory,
+                        classify_enabled=factory is not None)
+    return AzureRuntime(settings, services, store, meta)
+
+
+def services() -> Services:
+    """The Functions app's services: one per worker process, built on first use."""
+    return connections.once("services", lambda: bootstrap().services)

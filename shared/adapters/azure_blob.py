@@ -106,5 +106,10 @@ class AzureBlobStore(ObjectStore):
 
 
 def _info(container: str, props: Any) -> ObjectInfo:
+    """The etag is the version; listing returns it bare and a properties call quoted, so quotes are dropped.
+
+    Both paths must agree: the upload id is derived from it, by the blob
+    trigger (properties) and by ``imgpipe run --backend azure`` (listing).
+    """
     modified = props.last_modified or props.creation_time
-    return ObjectInfo(f"{container}/{props.name}", int(props.size), modified, str(props.etag))
+    return ObjectInfo(f"{container}/{props.name}", int(props.size), modified, str(props.etag).strip('"'))

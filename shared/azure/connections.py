@@ -17,8 +17,9 @@ import os
 import threading
 from functools import cache
 from typing import Any
+from urllib.parse import urlparse
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: one cached client may be built from another
 
 
 class MissingSetting(RuntimeError):
@@ -96,7 +97,18 @@ def cosmos_client() -> Any:
     if not endpoint:
         raise MissingSetting("set COSMOS_ENDPOINT (or COSMOS__accountEndpoint)")
     key = setting("COSMOS_KEY")
+    if urlparse(endpoint).hostname in ("localhost", "127.0.0.1"):
+        _quiet_unverified_loopback()
     return CosmosClient(endpoint, credential=key or _credential_for("COSMOS"))
+
+
+def _quiet_unverified_loopback() -> None:
+    """An emulator's self-signed certificate is expected on loopback: no warning per request."""
+    import warnings
+
+    from urllib3.exceptions import InsecureRequestWarning
+
+    warnings.filterwarnings("ignore", category=InsecureRequestWarning)
 
 
 def once(name: str, factory: Any) -> Any:

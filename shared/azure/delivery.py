@@ -7,7 +7,7 @@
   it and an operator sees why in Service Bus Explorer;
 - anything else: raise. The host abandons the message and the broker
   redelivers it; on the delivery that is the queue's last
-  (``delivery_count >= SERVICEBUS_MAX_DELIVERY_COUNT``) the record is first
+  (``attempt >= SERVICEBUS_MAX_DELIVERY_COUNT``) the record is first
   marked ``failed`` with the error, because the broker is about to
   dead-letter it and the record must not stay ``bronze`` forever.
 
@@ -51,7 +51,7 @@ class Delivery:
     message: Any
     body: bytes
     message_id: str
-    delivery_count: int
+    attempt: int  # 1 on the first delivery (the SDK's ``delivery_count`` counts *prior* deliveries: 0 on the first)
 
 
 def max_delivery_count() -> int:
@@ -132,13 +132,12 @@ def _dead_letter(actions: MessageActions, delivery: Delivery, reason: str, descr
 
 def _before_retry(svc: Services, delivery: Delivery, queue: str, exc: BaseException) -> None:
     """On the last delivery, make the record say ``failed`` before the broker dead-letters the message."""
-    if delivery.delivery_count < max_delivery_count():
-        log.info("%s/%s attempt %d failed, will be retried: %s", queue, delivery.message_id,
-                 delivery.delivery_count, exc)
+    if delivery.attempt < max_delivery_count():
+        log.info("%s/%s attempt %d failed, will be retried: %s", queue, delivery.message_id, delivery.attempt, exc)
         return
     text = f"{type(exc).__name__}: {exc}"
     try:
         mark_failed(svc, messages.upload_id_from(delivery.body), queue, text)
     except Exception:  # the store may be what is failing; the broker still dead-letters the message
         log.exception("could not mark %s failed", delivery.message_id)
-    log.error("%s/%s failed on its last delivery (%d): %s", queue, delivery.message_id, delivery.delivery_count, text)
+    log.error("%s/%s failed on its last delivery (%d): %s", queue, delivery.message_id, delivery.attempt, text)

@@ -1,0 +1,148 @@
+"""Start Azurite (Blob) and the Cosmos DB stand-in on loopback, wait until they answer, stop them.
+
+Used by the test session (free ports, a temporary Azurite folder) and by
+``make azure-local`` (``python -m tests.integration.azure_services`` on the
+ports ``local.settings.sample.json`` names). Both come from ``node_modules``,
+pinned in ``package-lock.json``; ``make test`` runs ``npm ci`` first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE_BIN = ROOT / "node_modules" / ".bin"
+COSMOS_LAUNCHER = Path(__file__).with_name("cosmosdb_server.js")
+HOST = "127.0.0.1"
+# Azurite's and the Cosmos DB emulator's published development keys: not secrets.
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+COSMOS_EMULATOR_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
+READY_TIMEOUT = 60.0
+
+
+class ServicesUnavailable(RuntimeError):
+    """The stand-ins are not installed or did not start: say how to fix it."""
+
+
+@dataclass(frozen=True)
+class AzureServices:
+    blob_port: int
+    cosmos_port: int
+
+    @property
+    def storage_connection_string(self) -> str:
+        return (f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+                f"BlobEndpoint=http://{HOST}:{self.blob_port}/{AZURITE_ACCOUNT};")
+
+    @property
+    def cosmos_endpoint(self) -> str:
+        return f"https://localhost:{self.cosmos_port}/"
+
+    def env(self, database: str = "imgpipe") -> dict[str, str]:
+        """App settings pointing the Azure runtime at these stand-ins."""
+        return {"IMAGES_STORAGE": self.storage_connection_string, "COSMOS_ENDPOINT": self.cosmos_endpoint,
+                "COSMOS_KEY": COSMOS_EMULATOR_KEY, "COSMOS_DATABASE": database}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def require_node_modules() -> None:
+    missing = [p for p in (NODE_BIN / "azurite-blob", ROOT / "node_modules" / "@vercel" / "cosmosdb-server")
+               if not p.exists()]
+    if missing:
+        raise ServicesUnavailable(f"missing {', '.join(map(str, missing))}: run `npm ci` (or `make test`)")
+
+
+def _wait_for_port(proc: subprocess.Popen, port: int, name: str, log: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServicesUnavailable(f"{name} exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            with socket.create_connection((HOST, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise ServicesUnavailable(f"{name} did not listen on {HOST}:{port} within {READY_TIMEOUT:.0f}s")
+
+
+def _start(cmd: list[str], port: int, name: str, workdir: Path) -> subprocess.Popen:
+    log = workdir / f"{name}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+    try:
+        _wait_for_port(proc, port, name, log)
+    except BaseException:
+        _stop(proc)
+        raise
+    return proc
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@contextmanager
+def running(blob_port: int | None = None, cosmos_port: int | None = None,
+            workdir: Path | None = None) -> Iterator[AzureServices]:
+    """Azurite and the Cosmos DB stand-in on loopback for the duration of the block."""
+    require_node_modules()
+    services = AzureServices(blob_port or free_port(), cosmos_port or free_port())
+    with tempfile.TemporaryDirectory(prefix="imgpipe-azure-services-") as tmp:
+        work = Path(workdir or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        azurite = _start([str(NODE_BIN / "azurite-blob"), "--blobHost", HOST, "--blobPort", str(services.blob_port),
+                          "--skipApiVersionCheck", "--disableTelemetry", "--silent", "--location",
+                          str(work / "azurite")], services.blob_port, "azurite", work)
+        try:
+            cosmos = _start(["node", str(COSMOS_LAUNCHER), "--host", HOST, "--port", str(services.cosmos_port)],
+                            services.cosmos_port, "cosmosdb-server", work)
+            try:
+                yield services
+            finally:
+                _stop(cosmos)
+        finally:
+            _stop(azurite)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Azurite + Cosmos DB stand-in on loopback until Ctrl-C.")
+    parser.add_argument("--blob-port", type=int, default=10000)
+    parser.add_argument("--cosmos-port", type=int, default=8081)
+    parser.add_argument("--location", type=Path, default=ROOT / ".azurite")
+    args = parser.parse_args()
+    with running(args.blob_port, args.cosmos_port, args.location) as services:
+        print(f"Azurite blob: http://{HOST}:{services.blob_port}  Cosmos DB: {services.cosmos_endpoint}", flush=True)
+        print("Data is kept in", args.location, "(Azurite) and in memory (Cosmos DB). Ctrl-C stops both.", flush=True)
+        signal.signal(signal.SIGTERM, _exit_on_signal)  # `kill` stops the stand-ins too, not only Ctrl-C
+        with suppress(KeyboardInterrupt, SystemExit):
+            signal.pause()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Fixtures for the Azure integration tests: the stand-ins run once per session, on free loopback ports.
+
+Without ``node_modules`` the tests fail in CI (``CI`` is set) and skip with
+the reason elsewhere: CI must never pass by not running them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from shared.azure import connections
+from shared.azure.bootstrap import AzureRuntime, bootstrap
+from shared.settings import CONTAINERS, Settings
+from tests.integration.azure_services import AzureServices, ServicesUnavailable, require_node_modules, running
+
+
+@pytest.fixture(scope="session")
+def azure_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureServices]:
+    try:
+        require_node_modules()
+    except ServicesUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    with running(workdir=tmp_path_factory.mktemp("azure-services")) as services:
+        yield services
+
+
+@pytest.fixture
+def azure_env(azure_services: AzureServices, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Settings for a fresh Cosmos database and empty containers; cached clients are dropped before and after."""
+    env = azure_services.env(database=f"t{uuid.uuid4().hex[:12]}")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    connections.reset()
+    _empty_containers()
+    yield env
+    connections.reset()
+
+
+def _empty_containers() -> None:
+    service = connections.blob_service_client()
+    for name in CONTAINERS:
+        container = service.get_container_client(name)
+        if container.exists():
+            for blob in container.list_blobs():
+                container.delete_blob(blob.name)
+
+
+@pytest.fixture
+def azure_runtime(azure_env: dict[str, str]) -> AzureRuntime:
+    """Blob + Cosmos on the stand-ins, a recording queue instead of Service Bus, no classifier."""
+    from shared.adapters.memory import RecordingQueue
+
+    return bootstrap(Settings.from_env(), queue=RecordingQueue(), classifier="none", create_missing=True)

@@ -83,9 +83,9 @@ def test_checksum_claim_has_one_owner_under_a_race(store: MetadataStore) -> None
 
 
 def test_find_filters_orders_and_limits_and_counts_count(store: MetadataStore) -> None:
-    for i, (status, ts) in enumerate([("gold", "2026-11-30T10:00:03.000000Z"), ("rejected", "2026-11-30T10:00:01.000000Z"),
-                                      ("gold", "2026-11-30T10:00:02.000000Z"), ("gold", "2026-11-30T10:00:02.000000Z")]):
-        store.put(make_record(f"{i + 1:032x}", status=status, ts=ts))
+    rows = [("gold", "03"), ("rejected", "01"), ("gold", "02"), ("gold", "02")]
+    for i, (status, second) in enumerate(rows):
+        store.put(make_record(f"{i + 1:032x}", status=status, ts=f"2026-11-30T10:00:{second}.000000Z"))
     gold = store.find(status="gold")
     assert [r.upload_id[-1] for r in gold] == ["3", "4", "1"]
     assert len(store.find(limit=2)) == 2 and len(store.find()) == 4

@@ -11,5 +11,6 @@ def delivery_of(message: Any) -> Delivery:
     """``message`` is an ``azure.servicebus.ServiceBusReceivedMessage`` (from the SDK-type binding)."""
     body = message.body
     data = body if isinstance(body, bytes) else b"".join(body)
+    # The AMQP header's delivery-count counts prior deliveries: 0 on the first, so the attempt is one more.
     return Delivery(message=message, body=data, message_id=str(message.message_id),
-                    delivery_count=int(message.delivery_count or 1))
+                    attempt=int(message.delivery_count or 0) + 1)

@@ -5,8 +5,7 @@ because the model scores several images per request far cheaper than one
 at a time; settled per message with the same policy as ``process``.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the worker binds SDK types by the real annotation objects.
 import azure.functions as func
 import azurefunctions.extensions.bindings.servicebus as servicebus
 

@@ -9,8 +9,7 @@ deserialises ``source`` straight into its ``BlobTriggerSource`` enum without
 resolving app settings, so the function would fail to load.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the worker binds SDK types by the real annotation objects.
 import logging
 import os
 

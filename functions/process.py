@@ -7,8 +7,7 @@ actions can do that; a raised error leaves the message to the host, which
 abandons it for redelivery.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the worker binds SDK types by the real annotation objects.
 import azure.functions as func
 import azurefunctions.extensions.bindings.servicebus as servicebus
 

@@ -41,6 +41,8 @@ APP_SETTINGS = {
     "ML_ENDPOINT_URL": "Azure ML online endpoint scoring URI; unset = in-process model",
     "ML_ENDPOINT_KEY": "endpoint key (a Key Vault reference in Azure); unset = Entra token auth",
     "CLASSIFY_CONFIDENCE_THRESHOLD": "below this confidence a prediction goes to needs_review (default 0.5)",
+    "SERVICEBUS_MAX_DELIVERY_COUNT": "the queues' maxDeliveryCount (default 10): on that delivery a failing "
+    "message marks its record failed before the broker dead-letters it",
 }
 
 

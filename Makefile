@@ -10,8 +10,13 @@ DATA_DIR ?= data
 # Installed-state stamps: re-install only when a requirements file changes.
 APP_STAMP := $(VENV)/.stamp-app
 DEV_STAMP := $(VENV)/.stamp-dev
+# checkov for infra/ lives in its own venv: its pins conflict with pytest's (requirements-infra.txt).
+INFRA_VENV ?= .venv-infra
+INFRA_STAMP := $(INFRA_VENV)/.stamp-infra
+CHECKOV := $(INFRA_VENV)/bin/checkov
+export CHECKOV_BIN := $(abspath $(CHECKOV))
 
-.PHONY: help install dev demo test test-unit lint bench clean
+.PHONY: help install dev demo test test-unit lint bench clean infra-tools lint-infra
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -29,6 +34,12 @@ $(DEV_STAMP): $(APP_STAMP) requirements-dev.txt
 	$(PIP) install --quiet -r requirements-dev.txt
 	touch $@
 
+$(INFRA_STAMP): requirements-infra.txt
+	test -x $(INFRA_VENV)/bin/python || $(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/pip install --quiet --upgrade pip
+	$(INFRA_VENV)/bin/pip install --quiet -r requirements-infra.txt
+	touch $@
+
 install: $(APP_STAMP) ## create .venv with the app and the imgpipe CLI
 
 dev: $(DEV_STAMP) ## install the app plus test and lint tools
@@ -39,7 +50,7 @@ demo: install ## run the local pipeline on sample photos in ./data
 	$(IMGPIPE) --data-dir $(DATA_DIR) status
 	@echo "Look in $(DATA_DIR)/bronze, $(DATA_DIR)/silver and run '$(IMGPIPE) --data-dir $(DATA_DIR) records'."
 
-test: dev ## install test dependencies and run the whole suite
+test: dev $(INFRA_STAMP) ## install test dependencies and run the whole suite
 	$(PY) -m pytest
 
 test-unit: dev ## fast unit tests only
@@ -47,6 +58,11 @@ test-unit: dev ## fast unit tests only
 
 lint: dev ## ruff
 	$(VENV)/bin/ruff check .
+
+infra-tools: $(INFRA_STAMP) ## install checkov into .venv-infra
+
+lint-infra: $(INFRA_STAMP) ## checkov over infra/ alone (suppressions only in place, with a reason)
+	$(CHECKOV) -d infra --framework bicep --skip-download --compact
 
 bench: dev ## benchmarks: cleanse vs naive Pillow vs pyvips vs djpeg, and run throughput
 	$(PIP) install --quiet -r requirements-bench.txt

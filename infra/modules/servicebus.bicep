@@ -1,0 +1,79 @@
+// Service Bus namespace and the pipeline's queues (ingest, classify).
+//
+// Queue settings and why:
+//   requiresDuplicateDetection + window: the ingest function sets message_id = upload_id,
+//     so a re-fired BlobCreated event inside the window is dropped by the broker; after
+//     the window the idempotent stages absorb it.
+//   maxDeliveryCount: a transient error is retried this many times (the host abandons the
+//     message), then the broker dead-letters it; permanent errors are dead-lettered at once
+//     by the app with a reason.
+//   lockDuration PT1M: cleanse of a 50 MP photo or one model call takes seconds; the
+//     Functions host renews the lock while a handler runs, so a long lock only delays
+//     redelivery after a crash.
+//   deadLetteringOnMessageExpiration: nothing is lost when a backlog outlives the TTL.
+// Duplicate detection needs the Standard or Premium tier (not Basic).
+
+param name string
+param location string
+param tags object = {}
+
+@description('Queue names; main.bicep passes shared/settings.py QUEUES (checked by tests/infra).')
+param queueNames array
+
+@allowed([
+  'Standard'
+  'Premium'
+])
+@description('Premium is required for private endpoints; Standard otherwise (pay per operation).')
+param skuName string = 'Standard'
+
+@minValue(1)
+@maxValue(100)
+param maxDeliveryCount int = 5
+
+param lockDuration string = 'PT1M'
+param duplicateDetectionWindow string = 'PT1H'
+param messageTimeToLive string = 'P14D'
+
+@description('true: public network access disabled (requires Premium; private endpoint in network.bicep).')
+param privateNetworking bool = false
+
+resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
+  name: name
+  location: location
+  tags: tags
+  sku: skuName == 'Premium' ? {
+    name: 'Premium'
+    tier: 'Premium'
+    capacity: 1
+  } : {
+    name: 'Standard'
+    tier: 'Standard'
+  }
+  properties: {
+    // Entra ID only: no SAS keys exist that could leak into settings.
+    disableLocalAuth: true
+    minimumTlsVersion: '1.2'
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
+  }
+}
+
+resource queues 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = [for queueName in queueNames: {
+  parent: namespace
+  name: queueName
+  properties: {
+    maxDeliveryCount: maxDeliveryCount
+    lockDuration: lockDuration
+    requiresDuplicateDetection: true
+    duplicateDetectionHistoryTimeWindow: duplicateDetectionWindow
+    deadLetteringOnMessageExpiration: true
+    defaultMessageTimeToLive: messageTimeToLive
+    enableBatchedOperations: true
+    requiresSession: false
+    maxSizeInMegabytes: 1024
+  }
+}]
+
+output id string = namespace.id
+output name string = namespace.name
+output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'

@@ -19,8 +19,19 @@ class Context:
     def __init__(self, data_dir: Path) -> None:
         self.settings = Settings.from_env().with_(data_dir=data_dir)
 
-    def runtime(self, classifier: str | None = "none") -> LocalRuntime:
+    def runtime(self, classifier: str | None = "none", backend: str = "local") -> LocalRuntime:
+        if backend == "azure":  # Cosmos DB records and Service Bus dead letters, shaped like the local runtime
+            from shared.azure.operations import operations
+
+            return operations(self.settings)  # type: ignore[return-value]
         return bootstrap(self.settings, classifier=classifier)
+
+
+# ``--backend`` on run, status, records and dlq: the same commands against Azure services (settings from env).
+backend_option = click.option(
+    "--backend", type=click.Choice(["local", "azure"]), default="local", show_default=True, envvar="IMGPIPE_BACKEND",
+    help="local: data dir + SQLite. azure: Blob Storage + Cosmos DB (+ Service Bus DLQs), from IMAGES_STORAGE, "
+    "COSMOS_ENDPOINT, SERVICEBUS... (env IMGPIPE_BACKEND).")
 
 
 def fail(message: str) -> None:

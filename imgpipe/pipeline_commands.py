@@ -6,7 +6,7 @@ import os
 
 import click
 
-from imgpipe.cli import Context, cli, fail, parse_age
+from imgpipe.cli import Context, backend_option, cli, fail, parse_age
 from imgpipe.output import ProgressPrinter, emit_json, status_table
 from shared.local.archive import archive as archive_bronze
 from shared.local.lock import AlreadyRunning, run_lock
@@ -25,8 +25,10 @@ CLASSIFIER_HELP = "'local' (in-process model, default), an Azure ML scoring URL,
               help="Seconds to wait for another run on the same data dir before stepping aside.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
+@backend_option
 @click.pass_obj
-def run(obj: Context, workers: int, classifier: str, lock_timeout: float, as_json: bool, quiet: bool) -> None:
+def run(obj: Context, workers: int, classifier: str, lock_timeout: float, as_json: bool, quiet: bool,
+        backend: str) -> None:
     """Process everything pending once: new uploads to bronze, silver, gold, classified.
 
     Safe to run from cron and to start twice: the second run waits, then steps
@@ -36,10 +38,17 @@ def run(obj: Context, workers: int, classifier: str, lock_timeout: float, as_jso
     \b
     Example:
       imgpipe --data-dir data run --workers 2
+      imgpipe run --backend azure --classifier none   # Blob Storage + Cosmos DB, in-process queue
     """
     try:
-        report = run_once(obj.settings, workers=workers, classifier=classifier, lock_timeout=lock_timeout,
-                          progress=None if quiet or as_json else ProgressPrinter())
+        if backend == "azure":
+            from shared.azure.runner import run_once as run_azure
+
+            report = run_azure(obj.settings, workers=workers, classifier=classifier,
+                               progress=None if quiet or as_json else ProgressPrinter())
+        else:
+            report = run_once(obj.settings, workers=workers, classifier=classifier, lock_timeout=lock_timeout,
+                              progress=None if quiet or as_json else ProgressPrinter())
     except AlreadyRunning as exc:
         click.echo(f"imgpipe: {exc}; stepping aside", err=True)
         return
@@ -48,7 +57,7 @@ def run(obj: Context, workers: int, classifier: str, lock_timeout: float, as_jso
                    "counts": report.counts})
         return
     click.echo(f"ingested {report.ingested} upload(s), handled {report.handled} job(s) in {report.seconds:.1f}s")
-    rt = obj.runtime()
+    rt = obj.runtime(backend=backend)
     try:
         click.echo(status_table(report.counts, rt.jobs.counts()))
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from imgpipe.cli import Context, cli, fail
+from imgpipe.cli import Context, backend_option, cli, fail
 from imgpipe.output import emit_json, status_table
 from shared.records import FAILED, REJECTED, STATUSES
 
@@ -12,15 +12,17 @@ from shared.records import FAILED, REJECTED, STATUSES
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--errors", "error_count", type=int, default=10, show_default=True, help="Recent errors to show.")
+@backend_option
 @click.pass_obj
-def status(obj: Context, as_json: bool, error_count: int) -> None:
+def status(obj: Context, as_json: bool, error_count: int, backend: str) -> None:
     """Counts per status, queued and dead-lettered jobs, and the most recent errors.
 
     \b
     Example:
       imgpipe status --json | jq .counts
+      imgpipe status --backend azure
     """
-    rt = obj.runtime()
+    rt = obj.runtime(backend=backend)
     try:
         counts, jobs = rt.services.meta.counts(), rt.jobs.counts()
         problems = rt.services.meta.find(status=REJECTED) + rt.services.meta.find(status=FAILED)
@@ -43,15 +45,17 @@ def status(obj: Context, as_json: bool, error_count: int) -> None:
 @click.option("--status", "status_filter", type=click.Choice(STATUSES), help="Only records in this status.")
 @click.option("--limit", type=int, default=None, help="At most this many records.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of whole records (snake_case keys).")
+@backend_option
 @click.pass_obj
-def records(obj: Context, status_filter: str | None, limit: int | None, as_json: bool) -> None:
+def records(obj: Context, status_filter: str | None, limit: int | None, as_json: bool, backend: str) -> None:
     """List gold records.
 
     \b
     Example:
       imgpipe records --status needs_review --json
+      imgpipe records --backend azure --status rejected
     """
-    rt = obj.runtime()
+    rt = obj.runtime(backend=backend)
     try:
         found = rt.services.meta.find(status=status_filter, limit=limit)
     finally:
@@ -71,15 +75,17 @@ def dlq() -> None:
 
 @dlq.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@backend_option
 @click.pass_obj
-def dlq_list(obj: Context, as_json: bool) -> None:
+def dlq_list(obj: Context, as_json: bool, backend: str) -> None:
     """List dead-lettered jobs with their last error.
 
     \b
     Example:
       imgpipe dlq list
+      imgpipe dlq list --backend azure   # the Functions app's Service Bus DLQs (ingest, classify)
     """
-    rt = obj.runtime()
+    rt = obj.runtime(backend=backend)
     try:
         dead = rt.jobs.dead()
     finally:
@@ -98,17 +104,19 @@ def dlq_list(obj: Context, as_json: bool) -> None:
 @dlq.command("replay")
 @click.option("--id", "message_id", help="Replay one message (its message_id, the upload id).")
 @click.option("--all", "replay_all", is_flag=True, help="Replay every dead letter.")
+@backend_option
 @click.pass_obj
-def dlq_replay(obj: Context, message_id: str | None, replay_all: bool) -> None:
+def dlq_replay(obj: Context, message_id: str | None, replay_all: bool, backend: str) -> None:
     """Send dead-lettered jobs again; the next `imgpipe run` processes them.
 
     \b
     Example:
       imgpipe dlq replay --all && imgpipe run
+      imgpipe dlq replay --backend azure --id 3f2a...   # resubmit to its Service Bus queue
     """
     if bool(message_id) == replay_all:
         fail("give exactly one of --id ID or --all")
-    rt = obj.runtime()
+    rt = obj.runtime(backend=backend)
     try:
         count = rt.jobs.replay(None if replay_all else message_id)
     finally:

@@ -19,11 +19,13 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlparse
 
+from shared.local.bootstrap import PipelineUnavailable
+
 _lock = threading.RLock()  # re-entrant: one cached client may be built from another
 
 
-class MissingSetting(RuntimeError):
-    """A connection's settings are absent: say which names would have worked."""
+class MissingSetting(PipelineUnavailable):
+    """A connection's settings are absent: say which names would have worked (the CLI prints it, exit 2)."""
 
 
 def setting(name: str) -> str | None:

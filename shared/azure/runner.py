@@ -23,6 +23,7 @@ from typing import Any
 
 from shared import messages, naming
 from shared.adapters.sqlite_db import connect
+from shared.azure import connections
 from shared.azure.bootstrap import AzureRuntime, bootstrap
 from shared.local.jobs import SqliteJobQueue
 from shared.local.runner import Progress, RunReport
@@ -109,8 +110,16 @@ def _drain(rt: AzureRuntime, report: AzureRunReport, workers: int, classifier: s
 
 
 def run_once(settings: Settings, *, workers: int = 1, classifier: str | None = None,
-             progress: Progress | None = None, create_missing: bool = False) -> AzureRunReport:
-    """One pass: ingest what is pending in ``uploads``, then run the queues empty."""
+             progress: Progress | None = None, create_missing: bool | None = None) -> AzureRunReport:
+    """One pass: ingest what is pending in ``uploads``, then run the queues empty.
+
+    ``create_missing`` (default: when ``COSMOS_KEY`` is set, i.e. an emulator
+    or a key-based dev account) creates the blob and Cosmos containers; with
+    a managed identity ``infra/`` has declared them and the data-plane role
+    could not create them anyway.
+    """
+    if create_missing is None:
+        create_missing = connections.setting("COSMOS_KEY") is not None
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="imgpipe-azure-run-") as tmp:
         db = Path(tmp) / JOBS_DB

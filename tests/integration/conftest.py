@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -30,16 +31,27 @@ def azure_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureSe
         yield services
 
 
-@pytest.fixture
-def azure_env(azure_services: AzureServices, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+@contextmanager
+def fresh_azure_settings(services: AzureServices) -> Iterator[dict[str, str]]:
     """Settings for a fresh Cosmos database and empty containers; cached clients are dropped before and after."""
-    env = azure_services.env(database=f"t{uuid.uuid4().hex[:12]}")
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    connections.reset()
-    _empty_containers()
-    yield env
-    connections.reset()
+    env = services.env(database=f"t{uuid.uuid4().hex[:12]}")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        for name in ("SERVICEBUS", "SERVICEBUS__fullyQualifiedNamespace", "ML_ENDPOINT_URL", "ML_ENDPOINT_KEY"):
+            patch.delenv(name, raising=False)
+        connections.reset()
+        _empty_containers()
+        try:
+            yield env
+        finally:
+            connections.reset()
+
+
+@pytest.fixture
+def azure_env(azure_services: AzureServices) -> Iterator[dict[str, str]]:
+    with fresh_azure_settings(azure_services) as env:
+        yield env
 
 
 def _empty_containers() -> None:
@@ -57,3 +69,8 @@ def azure_runtime(azure_env: dict[str, str]) -> AzureRuntime:
     from shared.adapters.memory import RecordingQueue
 
     return bootstrap(Settings.from_env(), queue=RecordingQueue(), classifier="none", create_missing=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The Cosmos DB stand-in's self-signed certificate on loopback is expected (the SDK skips verification there).
+    config.addinivalue_line("filterwarnings", "ignore::urllib3.exceptions.InsecureRequestWarning")

@@ -15,8 +15,13 @@ INFRA_VENV ?= .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.stamp-infra
 CHECKOV := $(INFRA_VENV)/bin/checkov
 export CHECKOV_BIN := $(abspath $(CHECKOV))
+# Node stand-ins for Azure services (Azurite, @vercel/cosmosdb-server), pinned in package-lock.json.
+NPM ?= npm
+NODE_STAMP := node_modules/.package-lock.json
+BLOB_PORT ?= 10000
+COSMOS_PORT ?= 8081
 
-.PHONY: help install dev demo test test-unit lint bench clean infra-tools lint-infra
+.PHONY: help install dev demo test test-unit lint bench clean infra-tools lint-infra node-deps azure-local bench-azure
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -32,6 +37,10 @@ $(APP_STAMP): $(PY) requirements.txt pyproject.toml
 
 $(DEV_STAMP): $(APP_STAMP) requirements-dev.txt
 	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
 	touch $@
 
 $(INFRA_STAMP): requirements-infra.txt
@@ -50,7 +59,7 @@ demo: install ## run the local pipeline on sample photos in ./data
 	$(IMGPIPE) --data-dir $(DATA_DIR) status
 	@echo "Look in $(DATA_DIR)/bronze, $(DATA_DIR)/silver and run '$(IMGPIPE) --data-dir $(DATA_DIR) records'."
 
-test: dev $(INFRA_STAMP) ## install test dependencies and run the whole suite
+test: dev $(INFRA_STAMP) $(NODE_STAMP) ## install test dependencies and run the whole suite
 	$(PY) -m pytest
 
 test-unit: dev ## fast unit tests only
@@ -61,6 +70,14 @@ lint: dev ## ruff
 
 infra-tools: $(INFRA_STAMP) ## install checkov into .venv-infra
 
+node-deps: $(NODE_STAMP) ## install Azurite and the Cosmos DB stand-in into node_modules (npm ci)
+
+azure-local: dev $(NODE_STAMP) ## Azurite (blob 10000) + Cosmos DB stand-in (8081) on loopback until Ctrl-C; ports: BLOB_PORT, COSMOS_PORT
+	$(PY) -m tests.integration.azure_services --blob-port $(BLOB_PORT) --cosmos-port $(COSMOS_PORT)
+
+bench-azure: dev $(NODE_STAMP) ## time per image and Cosmos RU: run --backend azure (stand-ins) vs local
+	$(PY) benchmarks/bench_azure.py
+
 lint-infra: $(INFRA_STAMP) ## checkov over infra/ alone (suppressions only in place, with a reason)
 	$(CHECKOV) -d infra --framework bicep --skip-download --compact
 
@@ -68,6 +85,11 @@ bench: dev ## benchmarks: cleanse vs naive Pillow vs pyvips vs djpeg, and run th
 	$(PIP) install --quiet -r requirements-bench.txt
 	@command -v djpeg >/dev/null || echo "note: djpeg missing, its row is skipped (apt-get install libjpeg-turbo-progs)"
 	$(PY) benchmarks/bench_cleanse.py
+
+MODEL_PORT ?= 5001
+.PHONY: serve-model
+serve-model: dev ## Azure ML inference server (azmlinfsrv) running ml/score.py on 127.0.0.1:$(MODEL_PORT)
+	$(PY) -m ml.local_server --entry_script ml/score.py --port $(MODEL_PORT)
 
 clean: ## remove generated data and caches (keeps .venv)
 	rm -rf $(DATA_DIR) .pytest_cache .ruff_cache .bench

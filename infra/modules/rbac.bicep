@@ -204,3 +204,26 @@ resource operatorSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = i
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
   }
 }
+
+// Why (operator): backfills and replays (`imgpipe run|dlq replay --backend azure`) read
+// bronze and write silver from the operator's machine. Images account only.
+resource operatorImagesBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(imagesStorage.id, operatorPrincipalId, roles.storageBlobDataContributor)
+  scope: imagesStorage
+  properties: {
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
+// Why (operator): the same commands read and update records (status, records, replays).
+resource cosmosOperatorDataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-05-15' = if (!empty(operatorPrincipalId)) {
+  parent: cosmos
+  name: guid(cosmos.id, operatorPrincipalId, cosmosDataContributor)
+  properties: {
+    principalId: operatorPrincipalId
+    roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/${cosmosDataContributor}'
+    scope: '${cosmos.id}/dbs/${cosmosDatabaseName}'
+  }
+}

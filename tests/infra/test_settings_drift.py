@@ -10,6 +10,7 @@ these tests compare the three.
 from __future__ import annotations
 
 import json
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -175,6 +176,15 @@ def test_cosmos_database_and_containers_match_the_code():
 
     provision(SimpleNamespace(create_container_if_not_exists=create_container_if_not_exists))
     assert created == declared
+
+
+def test_ml_endpoint_name_matches_ml_endpoint_yml():
+    """ML_ENDPOINT_URL is derived from mlEndpointName; az ml creates the endpoint from ml/endpoint.yml."""
+    endpoint_yml = bicep_model.REPO / "ml" / "endpoint.yml"
+    if not endpoint_yml.exists():
+        pytest.skip("ml/endpoint.yml does not exist yet")
+    names = re.findall(r"^name:\s*(\S+)", endpoint_yml.read_text(), re.M)
+    assert names == [bicep_model.param_default(bicep_model.main(), "mlEndpointName")]
 
 
 # ---- Functions bindings (what the host would load) ----

@@ -103,18 +103,31 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+def _azurite_cmd(port: int, location: Path, host_storage: bool) -> list[str]:
+    """Blob only for tests; ``host_storage`` adds Queue (10001) and Table (10002) for ``func start``.
+
+    The Functions host keeps its own state in ``AzureWebJobsStorage``, and the
+    polling blob trigger dispatches through a queue there, so ``func start``
+    needs all three services while the tests need only Blob.
+    """
+    common = ["--skipApiVersionCheck", "--disableTelemetry", "--silent", "--location", str(location)]
+    if not host_storage:
+        return [str(NODE_BIN / "azurite-blob"), "--blobHost", HOST, "--blobPort", str(port), *common]
+    return [str(NODE_BIN / "azurite"), "--blobHost", HOST, "--blobPort", str(port), "--queueHost", HOST,
+            "--queuePort", str(port + 1), "--tableHost", HOST, "--tablePort", str(port + 2), *common]
+
+
 @contextmanager
 def running(blob_port: int | None = None, cosmos_port: int | None = None,
-            workdir: Path | None = None) -> Iterator[AzureServices]:
+            workdir: Path | None = None, host_storage: bool = False) -> Iterator[AzureServices]:
     """Azurite and the Cosmos DB stand-in on loopback for the duration of the block."""
     require_node_modules()
     services = AzureServices(blob_port or free_port(), cosmos_port or free_port())
     with tempfile.TemporaryDirectory(prefix="imgpipe-azure-services-") as tmp:
         work = Path(workdir or tmp)
         work.mkdir(parents=True, exist_ok=True)
-        azurite = _start([str(NODE_BIN / "azurite-blob"), "--blobHost", HOST, "--blobPort", str(services.blob_port),
-                          "--skipApiVersionCheck", "--disableTelemetry", "--silent", "--location",
-                          str(work / "azurite")], services.blob_port, "azurite", work)
+        azurite = _start(_azurite_cmd(services.blob_port, work / "azurite", host_storage), services.blob_port,
+                         "azurite", work)
         try:
             cosmos = _start(["node", str(COSMOS_LAUNCHER), "--host", HOST, "--port", str(services.cosmos_port)],
                             services.cosmos_port, "cosmosdb-server", work)
@@ -132,8 +145,9 @@ def main() -> None:
     parser.add_argument("--cosmos-port", type=int, default=8081)
     parser.add_argument("--location", type=Path, default=ROOT / ".azurite")
     args = parser.parse_args()
-    with running(args.blob_port, args.cosmos_port, args.location) as services:
-        print(f"Azurite blob: http://{HOST}:{services.blob_port}  Cosmos DB: {services.cosmos_endpoint}", flush=True)
+    with running(args.blob_port, args.cosmos_port, args.location, host_storage=True) as services:
+        print(f"Azurite blob/queue/table: http://{HOST}:{services.blob_port}/+1/+2  "
+              f"Cosmos DB: {services.cosmos_endpoint}", flush=True)
         print("Data is kept in", args.location, "(Azurite) and in memory (Cosmos DB). Ctrl-C stops both.", flush=True)
         signal.signal(signal.SIGTERM, _exit_on_signal)  # `kill` stops the stand-ins too, not only Ctrl-C
         with suppress(KeyboardInterrupt, SystemExit):

@@ -66,10 +66,14 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
+    // Enabled even with privateNetworking: then the firewall denies everything except
+    // trusted services, so Event Grid (a trusted service, with its managed identity) can
+    // still write dead letters; 'Disabled' would block that exception too.
+    // checkov:skip=CKV_AZURE_59:The public endpoint must exist for Event Grid dead-lettering (trusted-service exception) and, without privateNetworking, for user uploads with user-delegation SAS; the firewall denies all else when privateNetworking=true.
+    publicNetworkAccess: 'Enabled'
     networkAcls: {
       bypass: 'AzureServices'
-      // checkov:skip=CKV_AZURE_35:Allow only when privateNetworking=false: users upload from the internet and Flex Consumption without VNet integration has no fixed outbound IPs. With privateNetworking=true the public endpoint is disabled.
+      // checkov:skip=CKV_AZURE_35:Allow only when privateNetworking=false: users upload from the internet and Flex Consumption without VNet integration has no fixed outbound IPs. With privateNetworking=true the firewall denies all but trusted services and private endpoints.
       defaultAction: privateNetworking ? 'Deny' : 'Allow'
     }
     encryption: {

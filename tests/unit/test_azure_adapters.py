@@ -107,3 +107,23 @@ def test_missing_settings_name_what_would_work(monkeypatch: pytest.MonkeyPatch) 
         connections.blob_service_client()
     with pytest.raises(connections.MissingSetting, match="COSMOS_ENDPOINT"):
         connections.cosmos_client()
+
+
+def test_the_functions_classifier_is_the_endpoint_with_its_key_from_key_vault(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    from shared.azure import bootstrap as azure_bootstrap
+
+    built: list[tuple[str, str | None]] = []
+    fake = types.ModuleType("shared.adapters.endpoint_classifier")
+    fake.EndpointClassifier = lambda url, key=None: built.append((url, key)) or "endpoint"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "shared.adapters.endpoint_classifier", fake)
+    monkeypatch.setenv("ML_ENDPOINT_URL", "https://ep.westeurope.inference.ml.azure.com/score")
+    monkeypatch.setenv("ML_ENDPOINT_KEY", "@Microsoft.KeyVault(VaultName=kv1;SecretName=ml-key)")
+    monkeypatch.setattr(azure_bootstrap, "ml_endpoint_key", lambda: "from-key-vault")
+    factory = azure_bootstrap.classifier_factory(None)
+    assert factory is not None and factory() == "endpoint"
+    assert built == [("https://ep.westeurope.inference.ml.azure.com/score", "from-key-vault")]
+    monkeypatch.setenv("ML_ENDPOINT_URL", "none")
+    assert azure_bootstrap.classifier_factory(None) is None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,15 @@ class Scorer:
         return self.predict_images([preprocess.decode(blob, i) for i, blob in enumerate(blobs)], top_k)
 
 
-@functools.lru_cache(maxsize=1)
+_lock = threading.Lock()
+
+
 def default_scorer() -> Scorer:
-    """The process-wide scorer: the model is loaded once, on first use, never at import."""
+    """The process-wide scorer: loaded once, on first use (never at import), even when worker threads race."""
+    with _lock:
+        return _default_scorer()
+
+
+@functools.cache
+def _default_scorer() -> Scorer:
     return Scorer(moderation=os.environ.get("IMGPIPE_MODERATION", "1") != "0")

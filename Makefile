@@ -30,8 +30,8 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(APP_STAMP): $(PY) requirements.txt pyproject.toml
-	$(PIP) install --quiet -r requirements.txt
+$(APP_STAMP): $(PY) requirements.txt requirements-local.txt pyproject.toml
+	$(PIP) install --quiet -r requirements-local.txt
 	$(PIP) install --quiet --no-deps -e .
 	touch $@
 

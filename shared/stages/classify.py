@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from shared import errors, messages
 from shared.ports import MissingObject, Prediction
-from shared.records import CLASSIFIED, FAILED, GOLD, NEEDS_REVIEW, Record, iso
+from shared.records import CLASSIFIED, FAILED, GOLD, NEEDS_REVIEW, REJECTED, Record, iso
 from shared.services import Services
 
 # A moderation score at or above this sends the record to a human, whatever the confidence.
@@ -52,11 +52,27 @@ def _score(svc: Services, records: list[Record]) -> None:
             images.append(svc.store.get(record.cleansed_path or ""))
         except MissingObject as exc:
             raise errors.TransientError(f"silver object {record.cleansed_path} is missing") from exc
-    result = svc.classifier.classify(images)
+    try:
+        result = svc.classifier.classify(images)
+    except errors.PermanentError:
+        if len(records) == 1:
+            raise
+        for record in records:  # one bad image must not sink the batch: find it one by one
+            _score_or_reject(svc, record)
+        return
     if len(result.predictions) != len(records):
         raise errors.TransientError(f"classifier returned {len(result.predictions)} predictions for {len(records)}")
     for record, prediction in zip(records, result.predictions, strict=True):
         apply_prediction(svc, record, result.model_version, prediction)
+        svc.meta.put(record)
+
+
+def _score_or_reject(svc: Services, record: Record) -> None:
+    try:
+        _score(svc, [record])
+    except errors.PermanentError as exc:
+        record.status, record.reason, record.reason_detail = REJECTED, exc.reason, exc.detail[:500] or None
+        record.updated_ts = iso(svc.clock())
         svc.meta.put(record)
 
 

@@ -128,3 +128,27 @@ def test_mark_failed_only_touches_unfinished_records():
     assert cleanse(svc, body).status == GOLD  # a replay moves it on
     mark_failed(svc, body["upload_id"], INGEST_QUEUE, "late")
     assert svc.meta.get(body["upload_id"]).status == GOLD
+
+
+class PickyClassifier(FixedClassifier):
+    """Refuses any batch that holds the poisoned image, as an endpoint answers 400 for one bad image."""
+
+    def __init__(self, poisoned: bytes) -> None:
+        super().__init__()
+        self.poisoned = poisoned
+
+    def classify(self, images):
+        if self.poisoned in images:
+            raise errors.PermanentError(errors.CORRUPT_IMAGE, "model cannot read image 0")
+        return super().classify(images)
+
+
+def test_one_bad_image_does_not_sink_a_classify_batch():
+    svc = services(FixedClassifier())
+    for i in range(3):
+        through_cleanse(svc, f"uploads/u/{i}.jpg", corpus.jpeg(corpus.photo(300, 200, seed=i)))
+    bodies = svc.queue.drain(CLASSIFY_QUEUE)
+    bad = svc.meta.get(bodies[1]["upload_id"])
+    svc._classifier = PickyClassifier(svc.store.get(bad.cleansed_path))
+    records = classify(svc, bodies)
+    assert [svc.meta.get(r.upload_id).status for r in records] == [CLASSIFIED, REJECTED, CLASSIFIED]

@@ -86,4 +86,4 @@ def main() -> None:
 
 
 # The commands register themselves on ``cli``; imported last because they import it.
-from imgpipe import pipeline_commands, query_commands  # noqa: E402, F401
+from imgpipe import pipeline_commands, query_commands, review_commands  # noqa: E402, F401

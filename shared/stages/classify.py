@@ -12,6 +12,7 @@ from shared import errors, messages
 from shared.ports import MissingObject, Prediction
 from shared.records import CLASSIFIED, FAILED, GOLD, NEEDS_REVIEW, REJECTED, Record, iso
 from shared.services import Services
+from shared.stages.review import is_reviewed
 
 # A moderation score at or above this sends the record to a human, whatever the confidence.
 NSFW_REVIEW_THRESHOLD = 0.5
@@ -28,11 +29,15 @@ def classify(svc: Services, bodies: list[bytes | str | dict]) -> list[Record]:
 
 
 def reclassify(svc: Services, model_version: str, batch_size: int = 16) -> int:
-    """Re-score every scored record whose prediction came from another model version."""
+    """Re-score every scored record whose prediction came from another model version.
+
+    Records a person has reviewed keep the person's answer and are skipped.
+    """
     current = svc.classifier.model_version if hasattr(svc.classifier, "model_version") else None
     if current is not None and current != model_version:
         raise ValueError(f"the configured model is {current}, not {model_version}")
-    stale = [r for status in _SCORED for r in svc.meta.find(status=status) if r.model_version != model_version]
+    stale = [r for status in _SCORED for r in svc.meta.find(status=status)
+             if r.model_version != model_version and not is_reviewed(r)]
     for start in range(0, len(stale), batch_size):
         _score(svc, stale[start:start + batch_size])
     return len(stale)

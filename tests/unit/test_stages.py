@@ -7,7 +7,7 @@ import pytest
 from shared import errors
 from shared.records import BRONZE, CLASSIFIED, DUPLICATE, FAILED, GOLD, NEEDS_REVIEW, REJECTED
 from shared.settings import CLASSIFY_QUEUE, INGEST_QUEUE
-from shared.stages import classify, cleanse, ingest, mark_failed, reclassify
+from shared.stages import ReviewError, classify, cleanse, ingest, mark_failed, reclassify, review
 from tests import corpus
 from tests.unit.fakes import WHEN, FixedClassifier, services
 
@@ -152,3 +152,19 @@ def test_one_bad_image_does_not_sink_a_classify_batch():
     svc._classifier = PickyClassifier(svc.store.get(bad.cleansed_path))
     records = classify(svc, bodies)
     assert [svc.meta.get(r.upload_id).status for r in records] == [CLASSIFIED, REJECTED, CLASSIFIED]
+
+
+def test_a_human_verdict_is_historized_and_survives_reclassify():
+    model = FixedClassifier(confidence=0.2)
+    svc = services(model)
+    (record,) = through_cleanse(svc, "uploads/u/a.jpg")
+    (unsure,) = classify(svc, svc.queue.drain(CLASSIFY_QUEUE))
+    assert unsure.status == NEEDS_REVIEW
+    with pytest.raises(ReviewError):
+        review(svc, "f" * 32, "alice")
+    decided = review(svc, record.upload_id, "alice", category="apparel")
+    assert (decided.status, decided.category, decided.label) == (CLASSIFIED, "apparel", "running shoe")
+    assert [p["model_version"] for p in decided.predictions] == ["test-model-1", "human:alice"]
+    model.model_version = "test-model-2"
+    assert reclassify(svc, "test-model-2") == 0
+    assert svc.meta.get(record.upload_id).category == "apparel"

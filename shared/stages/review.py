@@ -1,0 +1,51 @@
+"""Human review: a person confirms or corrects a prediction the pipeline was unsure of.
+
+The verdict is historized like a model's prediction (``model_version`` is
+``human:<reviewer>``), so the record keeps what the model said next to what
+the person decided, and ``reclassify`` leaves reviewed records alone: a new
+model version must not overwrite a human's answer.
+"""
+
+from __future__ import annotations
+
+from shared.records import CLASSIFIED, NEEDS_REVIEW, Record, iso
+from shared.services import Services
+
+HUMAN = "human:"
+
+
+class ReviewError(ValueError):
+    """The record does not exist or is not waiting for (or open to) review."""
+
+
+def review(svc: Services, upload_id: str, reviewer: str, label: str | None = None,
+           category: str | None = None) -> Record:
+    """Accept the model's answer (no label/category given) or correct it; the record becomes ``classified``."""
+    record = svc.meta.get(upload_id)
+    if record is None:
+        raise ReviewError(f"no record {upload_id}")
+    if record.status not in (NEEDS_REVIEW, CLASSIFIED):
+        raise ReviewError(f"record {upload_id} is {record.status}; only classified or needs_review can be reviewed")
+    now = iso(svc.clock())
+    verdict = {
+        "model_version": f"{HUMAN}{reviewer}",
+        "label": label or record.label,
+        "category": category or record.category,
+        "confidence": 1.0,
+        "labels": [],
+        "moderation": {},
+        "ts": now,
+        "reviewed_model_version": record.model_version,
+    }
+    record.predictions = [p for p in record.predictions if p.get("model_version") != verdict["model_version"]]
+    record.predictions.append(verdict)
+    record.label, record.category, record.confidence = verdict["label"], verdict["category"], 1.0
+    record.status, record.reason, record.reason_detail = CLASSIFIED, "human_review", None
+    record.updated_ts = now
+    record.add_lineage("reviewed", None, now)
+    svc.meta.put(record)
+    return record
+
+
+def is_reviewed(record: Record) -> bool:
+    return any(str(p.get("model_version", "")).startswith(HUMAN) for p in record.predictions)

@@ -56,8 +56,9 @@ dev: $(DEV_STAMP) ## install the app plus test and lint tools
 demo: install ## run the local pipeline on sample photos in ./data
 	$(PY) -m imgpipe.samples $(DATA_DIR)/uploads
 	$(IMGPIPE) --data-dir $(DATA_DIR) run
-	$(IMGPIPE) --data-dir $(DATA_DIR) status
-	@echo "Look in $(DATA_DIR)/bronze, $(DATA_DIR)/silver and run '$(IMGPIPE) --data-dir $(DATA_DIR) records'."
+	$(IMGPIPE) --data-dir $(DATA_DIR) records
+	@echo "Bronze copies: $(DATA_DIR)/bronze, cleansed images: $(DATA_DIR)/silver, records: $(DATA_DIR)/gold/imgpipe.db."
+	@echo "Next: $(IMGPIPE) records --json | $(IMGPIPE) review list | $(IMGPIPE) --help"
 
 test: dev $(INFRA_STAMP) $(NODE_STAMP) ## install test dependencies and run the whole suite
 	$(PY) -m pytest

@@ -84,35 +84,58 @@ def classify_batch(svc: Services, deliveries: Sequence[Delivery], actions: Messa
     delivery attempts with it.
     """
     valid = [d for d in deliveries if _well_formed(d, actions)]
-    if not valid:
-        return []
+    if len(valid) <= 1:
+        return _one_by_one(svc, valid, actions)
     try:
         records = classify(svc, [d.body for d in valid])
     except Exception as exc:
-        if len(valid) == 1:
-            _before_retry(svc, valid[0], CLASSIFY_QUEUE, exc)
-            raise
         log.warning("classify batch of %d failed (%s); trying each message alone", len(valid), exc)
         return _one_by_one(svc, valid, actions)
-    for delivery in valid:
-        actions.complete(delivery.message)
+    _settle_scored(actions, valid, records)
     return records
 
 
 def _one_by_one(svc: Services, deliveries: Sequence[Delivery], actions: MessageActions) -> list[Record]:
+    if len(deliveries) == 1:
+        return _classify_alone(svc, deliveries[0], actions)  # its own error propagates unchanged
     records, failures = [], []
     for delivery in deliveries:
         try:
-            records.extend(classify(svc, [delivery.body]))
+            records.extend(_classify_alone(svc, delivery, actions))
         except Exception as exc:
-            _before_retry(svc, delivery, CLASSIFY_QUEUE, exc)
             failures.append(f"{delivery.message_id}: {exc}")
-            continue
-        actions.complete(delivery.message)
     if failures:
         # Raising leaves the failed (unsettled) messages to the host: abandoned, redelivered, dead-lettered at last.
         raise errors.TransientError(f"{len(failures)} of {len(deliveries)} classify messages failed: {failures}")
     return records
+
+
+def _classify_alone(svc: Services, delivery: Delivery, actions: MessageActions) -> list[Record]:
+    """One message; an image the model refuses (``PermanentError``) is dead-lettered now, never retried.
+
+    The record is marked ``failed`` with the reason, as the local worker does
+    with a permanent error, so it does not stay ``gold`` forever.
+    """
+    try:
+        records = classify(svc, [delivery.body])
+    except errors.PermanentError as exc:
+        mark_failed(svc, messages.upload_id_from(delivery.body), CLASSIFY_QUEUE, f"{type(exc).__name__}: {exc}")
+        _dead_letter(actions, delivery, exc.reason, str(exc))
+        return []
+    except Exception as exc:
+        _before_retry(svc, delivery, CLASSIFY_QUEUE, exc)
+        raise
+    _settle_scored(actions, [delivery], records)
+    return records
+
+
+def _settle_scored(actions: MessageActions, deliveries: Sequence[Delivery], records: Sequence[Record]) -> None:
+    """Complete each message, except one whose record the stage rejected: that is dead-lettered with the reason."""
+    for delivery, record in zip(deliveries, records, strict=True):
+        if record.status == REJECTED:
+            _dead_letter(actions, delivery, record.reason or errors.CORRUPT_IMAGE, record.reason_detail or "")
+        else:
+            actions.complete(delivery.message)
 
 
 def _well_formed(delivery: Delivery, actions: MessageActions) -> bool:

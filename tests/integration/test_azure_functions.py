@@ -146,3 +146,44 @@ def test_classify_batch_isolates_a_failing_message(rt: AzureRuntime) -> None:
     with pytest.raises(errors.TransientError):
         handler(functions.classify.classify)(batch, actions)
     assert actions.completed == [good] and rt.meta.get(good).status == CLASSIFIED  # type: ignore[union-attr]
+
+
+class PickyClassifier(FixedClassifier):
+    """Refuses one image the way the endpoint does (a 400 naming it): a property of that image."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused: bytes | None = None
+
+    def classify(self, images: list[bytes]) -> Any:
+        if self.refused in images:
+            raise errors.PermanentError(errors.CORRUPT_IMAGE, f"image {images.index(self.refused)} of the batch")
+        return super().classify(images)
+
+
+def refuse(rt: AzureRuntime, upload_id: str) -> None:
+    classifier = PickyClassifier()
+    classifier.refused = rt.store.get(rt.meta.get(upload_id).cleansed_path or "")  # type: ignore[union-attr]
+    rt.services._classifier = classifier
+
+
+def test_an_image_the_model_refuses_is_dead_lettered_at_once_not_retried(rt: AzureRuntime) -> None:
+    upload_id = upload(rt, "uploads/seller1/shoe.jpg", PHOTO)
+    process(rt, upload_id)
+    refuse(rt, upload_id)
+    actions = RecordingActions()
+    handler(functions.classify.classify)([servicebus_message({"upload_id": upload_id}, upload_id)], actions)
+    assert [(m, r) for m, r, _ in actions.dead_lettered] == [(upload_id, errors.CORRUPT_IMAGE)]
+    assert rt.meta.get(upload_id).status not in (GOLD, CLASSIFIED)  # type: ignore[union-attr]  # terminal, says why
+
+
+def test_a_refused_image_in_a_batch_is_rejected_and_dead_lettered_the_rest_completed(rt: AzureRuntime) -> None:
+    ids = [upload(rt, f"uploads/seller1/p{i}.jpg", jpeg(photo(300, 200, seed=40 + i))) for i in range(3)]
+    for upload_id in ids:
+        process(rt, upload_id)
+    refuse(rt, ids[1])
+    actions = RecordingActions()
+    handler(functions.classify.classify)([servicebus_message({"upload_id": i}, i) for i in ids], actions)
+    assert sorted(actions.completed) == sorted([ids[0], ids[2]])
+    assert [(m, r) for m, r, _ in actions.dead_lettered] == [(ids[1], errors.CORRUPT_IMAGE)]
+    assert rt.meta.get(ids[1]).status == REJECTED  # type: ignore[union-attr]

@@ -92,7 +92,7 @@ def parse_request(raw_data: str | bytes) -> tuple[list[bytes], int]:
         raise RequestError("bad_json", "request body is empty; send JSON with Content-Type: application/json")
     try:
         body = json.loads(raw_data)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
         raise RequestError("bad_json", f"request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict) or not isinstance(body.get("images"), list):
         raise RequestError("bad_request", 'expected a JSON object like {"images": ["<base64>", ...], "top_k": 5}')

@@ -76,12 +76,13 @@ def test_server_and_in_process_agree(server):
 
 @pytest.mark.parametrize(("body", "code", "index"), [
     ("this is not json", "bad_json", None),
+    ("[" * 100_000 + "]" * 100_000, "bad_json", None),
     ('{"pictures": []}', "bad_request", None),
     ('{"images": ["@@not base64@@"]}', "bad_base64", 0),
     (json.dumps({"images": [b64("coffee.png"), base64.b64encode(b"hello").decode()]}), "bad_image", 1),
     (json.dumps({"images": ["aGk="] * 33}), "too_many_images", None),
     ('{"images": ["aGk="], "top_k": 5000}', "bad_request", None),
-], ids=["not-json", "no-images", "not-base64", "not-an-image", "too-many", "bad-top-k"])
+], ids=["not-json", "nested-too-deep", "no-images", "not-base64", "not-an-image", "too-many", "bad-top-k"])
 def test_bad_requests_get_400_with_a_clear_message(server, body, code, index):
     status, answer = post(server, body)
     assert status == 400

@@ -31,6 +31,7 @@ from shared.azure.bootstrap import bootstrap  # noqa: E402
 from shared.settings import CONTAINERS, INGEST_QUEUE, Settings  # noqa: E402
 from shared.stages import cleanse, ingest  # noqa: E402
 from tests.corpus import jpeg, photo  # noqa: E402
+from tests.integration.azure_services import empty_containers  # noqa: E402
 
 
 def photos(n: int) -> list[bytes]:
@@ -82,12 +83,7 @@ def fresh_database(label: str) -> None:
     """A new Cosmos database and empty blob containers, so each phase counts only its own images."""
     os.environ["COSMOS_DATABASE"] = f"bench-{label}-{os.getpid()}"
     connections.reset()
-    service = connections.blob_service_client()
-    for name in CONTAINERS:
-        container = service.get_container_client(name)
-        if container.exists():
-            for blob in container.list_blobs():
-                container.delete_blob(blob.name)
+    empty_containers(connections.blob_service_client(), CONTAINERS)
 
 
 def measure(n: int) -> dict[str, Any]:

@@ -15,10 +15,11 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_BIN = ROOT / "node_modules" / ".bin"
@@ -59,6 +60,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
+
+
+def empty_containers(service: Any, names: Iterable[str]) -> None:
+    """Delete every blob in the named containers of a ``BlobServiceClient`` (the containers stay)."""
+    for name in names:
+        container = service.get_container_client(name)
+        if container.exists():
+            for blob in container.list_blobs():
+                container.delete_blob(blob.name)
 
 
 def require_node_modules() -> None:

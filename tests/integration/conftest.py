@@ -16,7 +16,13 @@ import pytest
 from shared.azure import connections
 from shared.azure.bootstrap import AzureRuntime, bootstrap
 from shared.settings import CONTAINERS, Settings
-from tests.integration.azure_services import AzureServices, ServicesUnavailable, require_node_modules, running
+from tests.integration.azure_services import (
+    AzureServices,
+    ServicesUnavailable,
+    empty_containers,
+    require_node_modules,
+    running,
+)
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +47,7 @@ def fresh_azure_settings(services: AzureServices) -> Iterator[dict[str, str]]:
         for name in ("SERVICEBUS", "SERVICEBUS__fullyQualifiedNamespace", "ML_ENDPOINT_URL", "ML_ENDPOINT_KEY"):
             patch.delenv(name, raising=False)
         connections.reset()
-        _empty_containers()
+        empty_containers(connections.blob_service_client(), CONTAINERS)
         try:
             yield env
         finally:
@@ -52,15 +58,6 @@ def fresh_azure_settings(services: AzureServices) -> Iterator[dict[str, str]]:
 def azure_env(azure_services: AzureServices) -> Iterator[dict[str, str]]:
     with fresh_azure_settings(azure_services) as env:
         yield env
-
-
-def _empty_containers() -> None:
-    service = connections.blob_service_client()
-    for name in CONTAINERS:
-        container = service.get_container_client(name)
-        if container.exists():
-            for blob in container.list_blobs():
-                container.delete_blob(blob.name)
 
 
 @pytest.fixture

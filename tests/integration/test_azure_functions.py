@@ -20,7 +20,7 @@ from shared.azure.bootstrap import AzureRuntime, bootstrap
 from shared.records import BRONZE, CLASSIFIED, DUPLICATE, FAILED, GOLD, REJECTED, RETRIES_EXHAUSTED
 from shared.settings import CLASSIFY_QUEUE, INGEST_QUEUE, Settings
 from tests.corpus import jpeg, photo
-from tests.integration.triggers import RecordingActions, blob_stream, servicebus_message
+from tests.integration.triggers import RecordingActions, blob_stream, servicebus_message, servicebus_value_message
 from tests.unit.fakes import FixedClassifier
 
 PHOTO = jpeg(photo(900, 600, seed=21))
@@ -187,3 +187,13 @@ def test_a_refused_image_in_a_batch_is_rejected_and_dead_lettered_the_rest_compl
     assert sorted(actions.completed) == sorted([ids[0], ids[2]])
     assert [(m, r) for m, r, _ in actions.dead_lettered] == [(ids[1], errors.CORRUPT_IMAGE)]
     assert rt.meta.get(ids[1]).status == REJECTED  # type: ignore[union-attr]
+
+
+def test_a_foreign_body_is_a_bad_message_and_does_not_sink_its_batch(rt: AzureRuntime) -> None:
+    good = upload(rt, "uploads/seller1/good.jpg", PHOTO)
+    process(rt, good)
+    actions = RecordingActions()
+    batch = [servicebus_message({"upload_id": good}, good), servicebus_value_message(17, "foreign")]
+    handler(functions.classify.classify)(batch, actions)
+    assert actions.completed == [good]
+    assert [(m, r) for m, r, _ in actions.dead_lettered] == [("foreign", errors.BAD_MESSAGE)]

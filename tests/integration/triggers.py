@@ -17,6 +17,7 @@ import azure.functions as func
 import uamqp
 from azurefunctions.extensions.base import Datum
 from azurefunctions.extensions.bindings.servicebus import ServiceBusConverter, ServiceBusReceivedMessage
+from uamqp.constants import MessageBodyType
 from uamqp.message import MessageHeader, MessageProperties
 
 _LOCK_TOKEN_MARK = b"x-opt-lock-token"
@@ -34,17 +35,27 @@ class _ModelBindingData:
     content_type: str = "application/octet-stream"
 
 
-def _amqp(body: bytes, message_id: str, prior_deliveries: int) -> bytes:
+def _amqp(body: Any, message_id: str, prior_deliveries: int, body_type: MessageBodyType) -> bytes:
     header = MessageHeader()
     header.delivery_count = prior_deliveries
-    message = uamqp.Message(body=body, properties=MessageProperties(message_id=message_id), header=header)
+    message = uamqp.Message(body=body, properties=MessageProperties(message_id=message_id), header=header,
+                            body_type=body_type)
     return uuid.uuid4().bytes_le + _LOCK_TOKEN_MARK + message.encode_message()
 
 
 def servicebus_message(body: dict[str, Any] | bytes, message_id: str = "m1", prior_deliveries: int = 0) -> Any:
     """An ``azure.servicebus.ServiceBusReceivedMessage`` as the SDK-type binding decodes it."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    datum = Datum(value=_ModelBindingData(_amqp(raw, message_id, prior_deliveries)), type="model_binding_data")
+    return _decoded(_amqp(raw, message_id, prior_deliveries, MessageBodyType.Data))
+
+
+def servicebus_value_message(value: Any, message_id: str = "m1") -> Any:
+    """A message whose AMQP body is a value section (another producer's), not the data section imgpipe sends."""
+    return _decoded(_amqp(value, message_id, 0, MessageBodyType.Value))
+
+
+def _decoded(content: bytes) -> Any:
+    datum = Datum(value=_ModelBindingData(content), type="model_binding_data")
     return ServiceBusConverter.decode(datum, trigger_metadata=None, pytype=ServiceBusReceivedMessage)
 
 

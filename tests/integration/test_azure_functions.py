@@ -197,3 +197,10 @@ def test_a_foreign_body_is_a_bad_message_and_does_not_sink_its_batch(rt: AzureRu
     handler(functions.classify.classify)(batch, actions)
     assert actions.completed == [good]
     assert [(m, r) for m, r, _ in actions.dead_lettered] == [("foreign", errors.BAD_MESSAGE)]
+
+
+def test_an_upload_deleted_before_its_event_is_handled_leaves_nothing_behind(rt: AzureRuntime) -> None:
+    rt.store.put("uploads/seller1/gone.jpg", PHOTO)
+    rt.store.delete("uploads/seller1/gone.jpg")
+    handler(functions.ingest.ingest)(blob_stream("uploads/seller1/gone.jpg", PHOTO))  # a late BlobCreated
+    assert rt.meta.find() == [] and list(rt.store.list("bronze")) == [] and sent(rt, INGEST_QUEUE) == []

@@ -11,6 +11,7 @@ same id, which the broker drops.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -108,7 +109,7 @@ class DeadLetters:
                 receiver.complete_message(message)
                 replayed += 1
             for message in skipped:
-                receiver.abandon_message(message)
+                _release(receiver, message)
         return replayed
 
     def _drain(self, receiver: Any) -> Iterator[Any]:
@@ -121,6 +122,14 @@ class DeadLetters:
             for message in page:
                 seen.add(message.sequence_number)
                 yield message
+
+
+def _release(receiver: Any, message: Any) -> None:
+    """Give a skipped dead letter back; on a long drain its lock may have expired, which releases it too."""
+    from azure.servicebus.exceptions import MessageLockLostError
+
+    with contextlib.suppress(MessageLockLostError):
+        receiver.abandon_message(message)
 
 
 def _resubmission(message: Any) -> Any:

@@ -37,9 +37,19 @@ def ml_endpoint_key() -> str | None:
     return KeyVaultSecrets(connections.credential()).resolve(connections.setting("ML_ENDPOINT_KEY"))
 
 
-def classifier_factory(spec: str | None) -> Callable[[], Classifier] | None:
-    """``spec`` as the CLI's ``--classifier``: 'local', 'none' or a scoring URL (default: ``ML_ENDPOINT_URL``)."""
-    spec = spec or connections.setting("ML_ENDPOINT_URL") or "local"
+def classifier_factory(spec: str | None, fallback: str | None = "local") -> Callable[[], Classifier] | None:
+    """``spec`` as the CLI's ``--classifier``: 'local', 'none' or a scoring URL (default: ``ML_ENDPOINT_URL``).
+
+    With no spec, no setting and no ``fallback`` (the Functions app, whose package carries no model),
+    classifying fails with a message naming the missing setting instead of an ImportError.
+    """
+    spec = spec or connections.setting("ML_ENDPOINT_URL") or fallback
+    if spec is None:
+        def missing() -> Classifier:
+            raise connections.MissingSetting(
+                "ML_ENDPOINT_URL is not set: the Functions app classifies through the Azure ML endpoint "
+                "(set its scoring URI, 'local' for the in-process model, or 'none' to stop at gold)")
+        return missing
     if spec in ("local", "none"):
         return default_classifier(spec)
 
@@ -57,6 +67,7 @@ def bootstrap(
     classifier: str | None = None,
     classifier_factory_override: Callable[[], Classifier] | None = None,
     create_missing: bool = False,
+    classifier_fallback: str | None = "local",
 ) -> AzureRuntime:
     """Wire the adapters from the settings; ``create_missing`` creates containers (emulators and tests only)."""
     settings = settings or Settings.from_env()
@@ -71,7 +82,7 @@ def bootstrap(
         from shared.adapters.servicebus_queue import ServiceBusJobQueue
 
         queue = connections.once("servicebus-queue", lambda: ServiceBusJobQueue(connections.servicebus_client()))
-    factory = classifier_factory_override or classifier_factory(classifier)
+    factory = classifier_factory_override or classifier_factory(classifier, classifier_fallback)
     services = Services(store=store, meta=meta, queue=queue, settings=settings, classifier_factory=factory,
                         classify_enabled=factory is not None)
     return AzureRuntime(settings, services, store, meta)
@@ -79,4 +90,4 @@ def bootstrap(
 
 def services() -> Services:
     """The Functions app's services: one per worker process, built on first use."""
-    return connections.once("services", lambda: bootstrap().services)
+    return connections.once("services", lambda: bootstrap(classifier_fallback=None).services)

@@ -132,7 +132,11 @@ def running(blob_port: int | None = None, cosmos_port: int | None = None,
             workdir: Path | None = None, host_storage: bool = False) -> Iterator[AzureServices]:
     """Azurite and the Cosmos DB stand-in on loopback for the duration of the block."""
     require_node_modules()
-    services = AzureServices(blob_port or free_port(), cosmos_port or free_port())
+    blob_port = blob_port or free_port()
+    cosmos_port = cosmos_port or free_port()
+    while cosmos_port == blob_port:  # two free ports picked in a row can be the same one
+        cosmos_port = free_port()
+    services = AzureServices(blob_port, cosmos_port)
     with tempfile.TemporaryDirectory(prefix="imgpipe-azure-services-") as tmp:
         work = Path(workdir or tmp)
         work.mkdir(parents=True, exist_ok=True)

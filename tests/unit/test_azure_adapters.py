@@ -127,3 +127,13 @@ def test_the_functions_classifier_is_the_endpoint_with_its_key_from_key_vault(mo
     assert built == [("https://ep.westeurope.inference.ml.azure.com/score", "from-key-vault")]
     monkeypatch.setenv("ML_ENDPOINT_URL", "none")
     assert azure_bootstrap.classifier_factory(None) is None
+
+
+def test_the_functions_app_without_an_endpoint_setting_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.azure import bootstrap as azure_bootstrap
+
+    monkeypatch.delenv("ML_ENDPOINT_URL", raising=False)
+    factory = azure_bootstrap.classifier_factory(None, fallback=None)
+    assert factory is not None
+    with pytest.raises(connections.MissingSetting, match="ML_ENDPOINT_URL"):
+        factory()

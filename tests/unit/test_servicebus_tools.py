@@ -121,3 +121,18 @@ def test_replay_all_empties_the_dead_letter_queue() -> None:
     assert DeadLetters(bus).replay("ingest") == 2
     assert bus.queues["ingest/$deadletterqueue"] == []
     assert [m.message_id for m in bus.queues["ingest"]] == ["m1:replay:7", "m2:replay:8"]  # no growing suffixes
+
+
+def test_a_skipped_dead_letter_whose_lock_expired_does_not_fail_the_replay() -> None:
+    from azure.servicebus.exceptions import MessageLockLostError
+
+    class ExpiringReceiver(Receiver):
+        def abandon_message(self, message: Any) -> None:
+            raise MessageLockLostError(message="lock expired during a long drain")
+
+    bus = FakeBus()
+    dead(bus, "m1", "m2")
+    letters = DeadLetters(bus)
+    letters._receiver = lambda queue: ExpiringReceiver(bus, f"{queue}/$deadletterqueue")  # type: ignore[method-assign]
+    assert letters.replay("ingest", "m2") == 1
+    assert [m.message_id for m in bus.queues["ingest/$deadletterqueue"]] == ["m1"]

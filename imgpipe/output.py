@@ -12,7 +12,9 @@ from shared.records import STATUSES
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    # A path from a non-UTF-8 file name holds lone surrogates: print them as JSON escapes, not a crash.
+    click.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def status_table(counts: dict[str, int], jobs: dict[str, int]) -> str:

@@ -27,8 +27,13 @@ def upload_id_for(upload_path: str, version: str) -> str:
     event for the same blob is the same upload, while overwriting the blob with
     new bytes is a new one.
     """
-    digest = hashlib.sha256(f"{upload_path}\n{version}".encode()).hexdigest()
+    digest = hashlib.sha256(_utf8(f"{upload_path}\n{version}")).hexdigest()
     return digest[:32]
+
+
+def _utf8(text: str) -> bytes:
+    """UTF-8, also for a file name that is not (Linux hands its bytes over as lone surrogates)."""
+    return text.encode("utf-8", "surrogatepass")
 
 
 def safe_user_id(raw: str) -> str:
@@ -36,7 +41,7 @@ def safe_user_id(raw: str) -> str:
     if _SAFE_USER.match(raw) and ".." not in raw:
         return raw
     slug = re.sub(r"[^A-Za-z0-9_-]+", "-", unicodedata.normalize("NFKD", raw)).strip("-")[:32]
-    return f"{slug or 'user'}-{hashlib.sha256(raw.encode()).hexdigest()[:8]}"
+    return f"{slug or 'user'}-{hashlib.sha256(_utf8(raw)).hexdigest()[:8]}"
 
 
 def split_upload_path(upload_path: str) -> tuple[str, str]:
@@ -49,7 +54,7 @@ def split_upload_path(upload_path: str) -> tuple[str, str]:
 
 
 def clean_display_name(raw_name: str, limit: int = 255) -> str:
-    """The user's name as data: control characters dropped, length capped."""
+    """The user's name as data: control characters (and undecodable bytes) dropped, length capped."""
     text = "".join(ch for ch in unicodedata.normalize("NFC", raw_name) if unicodedata.category(ch)[0] != "C")
     return text[:limit]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -144,3 +145,12 @@ def test_unwritable_data_dir_exits_non_zero_with_one_line(tmp_path):
 def test_every_command_has_help_with_an_example(command):
     out = invoke(*command, "--help")
     assert "Example" in out and "imgpipe" in out
+
+
+def test_a_file_name_that_is_not_utf8_is_processed_not_fatal(tmp_path):
+    put_photo(tmp_path, "u1/ok.jpg")
+    latin1 = tmp_path / "uploads" / "u1" / os.fsdecode("caf\xe9.jpg".encode("latin-1"))
+    latin1.write_bytes(corpus.jpeg(corpus.photo(320, 240, seed=3)))
+    invoke("--data-dir", str(tmp_path), "run", "--classifier", "none", "--quiet", "--workers", "1")
+    records = json.loads(invoke("--data-dir", str(tmp_path), "records", "--json"))
+    assert sorted((r["raw_name"], r["status"]) for r in records) == [("caf.jpg", GOLD), ("ok.jpg", GOLD)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -78,8 +79,7 @@ class FsObjectStore(ObjectStore):
             st = full.stat()
         except FileNotFoundError as exc:
             raise MissingObject(path) from exc
-        modified = datetime.fromtimestamp(st.st_mtime, UTC)
-        return ObjectInfo(path, st.st_size, modified, f"{st.st_size}-{st.st_mtime_ns}")
+        return _info(path, st)
 
     def delete(self, path: str) -> None:
         self._path(path).unlink(missing_ok=True)
@@ -106,9 +106,19 @@ class FsObjectStore(ObjectStore):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
                 full = Path(dirpath) / name
-                if is_partial(name) or full.is_symlink():
+                try:
+                    st = full.lstat()
+                except FileNotFoundError:
+                    continue  # deleted since the directory was read
+                # Regular files only: no symlink out of the data dir, no FIFO that blocks the reader forever.
+                if is_partial(name) or not stat.S_ISREG(st.st_mode):
                     continue
-                yield self.info(full.relative_to(self.root).as_posix())
+                yield _info(full.relative_to(self.root).as_posix(), st)
+
+
+def _info(path: str, st: os.stat_result) -> ObjectInfo:
+    modified = datetime.fromtimestamp(st.st_mtime, UTC)
+    return ObjectInfo(path, st.st_size, modified, f"{st.st_size}-{st.st_mtime_ns}")
 
 
 class _AtomicWriter:

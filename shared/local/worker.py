@@ -61,6 +61,22 @@ def _mark_failed(svc: Services, job: Job, text: str) -> None:
         mark_failed(svc, messages.upload_id_from(job.body), job.queue, text)
 
 
+def _drop_abandoned(svc: Services, queue: SqliteJobQueue, jobs: list[Job]) -> list[Job]:
+    """Dead-letter jobs past their last delivery: each one ended with its worker gone (killed, OOM).
+
+    A settled failure on the last attempt is dead-lettered by ``settle``; only an
+    unsettled one is claimed again, and taking it once more would crash every run.
+    """
+    limit = svc.settings.retry.max_attempts
+    for job in jobs:
+        if job.attempts > limit:
+            text = f"abandoned: no worker settled it in {limit} deliveries (killed or crashed while on it)"
+            queue.dead_letter(job, text)
+            log.error("dead-lettered %s/%s: %s", job.queue, job.message_id, text)
+            _mark_failed(svc, job, text)
+    return [job for job in jobs if job.attempts <= limit]
+
+
 def work(svc: Services, queue: SqliteJobQueue, until_idle: bool = True,
          stop: Callable[[], bool] = lambda: False, on_batch: Callable[[], None] | None = None) -> int:
     """Process jobs until none is pending or running (``until_idle``) or ``stop()``; returns jobs handled."""
@@ -73,6 +89,10 @@ def work(svc: Services, queue: SqliteJobQueue, until_idle: bool = True,
             upcoming = queue.next_available(QUEUES)
             time.sleep(min(0.5, max(IDLE_POLL, (upcoming or 0) - time.time())))
             continue
+        handled += len(jobs)
+        jobs = _drop_abandoned(svc, queue, jobs)
+        if not jobs:
+            continue
         try:
             handle(svc, jobs)
         except Exception as exc:
@@ -80,7 +100,6 @@ def work(svc: Services, queue: SqliteJobQueue, until_idle: bool = True,
             settle(svc, queue, jobs, exc)
         else:
             settle(svc, queue, jobs, None)
-        handled += len(jobs)
         if on_batch:
             on_batch()
     return handled

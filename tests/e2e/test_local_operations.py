@@ -154,3 +154,21 @@ def test_a_file_name_that_is_not_utf8_is_processed_not_fatal(tmp_path):
     invoke("--data-dir", str(tmp_path), "run", "--classifier", "none", "--quiet", "--workers", "1")
     records = json.loads(invoke("--data-dir", str(tmp_path), "records", "--json"))
     assert sorted((r["raw_name"], r["status"]) for r in records) == [("caf.jpg", GOLD), ("ok.jpg", GOLD)]
+
+
+def test_a_job_that_kills_its_worker_on_every_delivery_is_dead_lettered(tmp_path):
+    # Like Service Bus' maxDeliveryCount: a poison message (say, an image that gets the worker OOM-killed)
+    # must not be handed out again on every run, forever.
+    put_photo(tmp_path)
+    rt = bootstrap(Settings(data_dir=tmp_path, retry=RetryPolicy(max_attempts=3)), classifier="none")
+    try:
+        ingest_all(rt, pending_uploads(rt))
+        for _ in range(3):  # three runs, each killed while holding the job
+            assert len(rt.jobs.claim(("ingest",))) == 1
+            rt.jobs.release_expired()  # what the next run does first
+        assert work(rt.services, rt.jobs) == 1
+        (record,) = rt.services.meta.find()
+        (letter,) = rt.jobs.dead()
+    finally:
+        rt.close()
+    assert record.status == FAILED and "3 deliveries" in record.reason_detail and letter.attempts == 4

@@ -7,9 +7,12 @@ so when it returns every input is in a terminal state or dead-lettered.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from shared import naming
@@ -20,6 +23,8 @@ from shared.ports import MissingObject, ObjectInfo
 from shared.records import BRONZE as BRONZE_STATUS
 from shared.settings import ARCHIVE, BRONZE, SILVER, UPLOADS, Settings
 from shared.stages import ingest
+
+log = logging.getLogger(__name__)
 
 # progress(phase, done, total); the CLI draws a bar or prints lines with it.
 Progress = Callable[[str, int, int], None]
@@ -69,10 +74,18 @@ def drain(rt: LocalRuntime, workers: int, classifier: str | None, progress: Prog
     if workers <= 1:
         return work(rt.services, rt.jobs, on_batch=report)
     # spawn, not fork: a forked child would inherit this process's open SQLite connection.
-    with multiprocessing.get_context("spawn").Pool(workers - 1) as pool:
-        helpers = [pool.apply_async(_worker_main, (rt.settings, classifier)) for _ in range(workers - 1)]
-        handled = work(rt.services, rt.jobs, on_batch=report)
-        return handled + sum(r.get() for r in helpers)
+    with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        helpers = [pool.submit(_worker_main, rt.settings, classifier) for _ in range(workers - 1)]
+        handled = work(rt.services, rt.jobs, on_batch=report,
+                       stop=lambda: any(f.done() and f.exception() is not None for f in helpers))
+    # Leaving the pool waited for every helper. One that died (killed, OOM) broke the pool, which
+    # ended the others too (a multiprocessing.Pool would wait for it forever instead): no helper is
+    # alive, so their leases are orphans and this process finishes their jobs.
+    if any(isinstance(f.exception(), BrokenProcessPool) for f in helpers):
+        log.warning("a worker process died; finishing its jobs in this process")
+        rt.jobs.release_expired()
+        handled += work(rt.services, rt.jobs, on_batch=report)
+    return handled + sum(f.result() for f in helpers if not isinstance(f.exception(), BrokenProcessPool))
 
 
 def _report_jobs(rt: LocalRuntime, progress: Progress) -> None:

@@ -7,21 +7,24 @@ two worker processes at several moments.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from shared.adapters.fs_store import FsObjectStore
+from shared.adapters.sqlite_db import connect
 from shared.adapters.sqlite_metadata import SqliteMetadataStore
 from shared.local.bootstrap import bootstrap
 from shared.local.jobs import SqliteJobQueue
-from shared.local.runner import ingest_all, pending_uploads, run_once
+from shared.local.runner import drain, ingest_all, pending_uploads, run_once
 from shared.local.worker import work
 from shared.settings import Settings
 from tests import corpus as corpus_mod
@@ -125,3 +128,32 @@ def test_killed_runs_with_two_workers_converge(seeded, tmp_path):
         proc.wait()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     assert outcome(data_dir) == expected
+
+
+def test_a_worker_process_killed_mid_run_does_not_hang_the_run(tmp_path):
+    """An OOM-killed helper must not leave ``imgpipe run`` waiting forever while it holds the run lock."""
+    uploads = tmp_path / "uploads" / "u"
+    uploads.mkdir(parents=True)
+    base = corpus_mod.photo(1600, 1200, seed=3)
+    for i in range(24):
+        base.paste((i * 10, 0, 255 - i * 10), (0, 0, 40, 40 + i))
+        (uploads / f"{i}.png").write_bytes(corpus_mod.encode(base, "PNG", compress_level=1))
+    rt = bootstrap(Settings(data_dir=tmp_path), classifier="none")
+    ingest_all(rt, pending_uploads(rt))
+    thread = threading.Thread(target=drain, args=(rt, 2, "none"), daemon=True)
+    thread.start()
+    watcher = connect(tmp_path / "gold" / "imgpipe.db")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # both processes busy: the helper holds a lease
+            counts = SqliteJobQueue(watcher).counts()
+            if counts.get("ingest:running", 0) >= 2 and multiprocessing.active_children():
+                break
+            time.sleep(0.01)
+        victim = max(multiprocessing.active_children(), key=lambda p: p.pid)
+        os.kill(victim.pid, signal.SIGKILL)
+        thread.join(timeout=90)
+        assert not thread.is_alive(), "the run hung after a worker process died"
+        assert SqliteJobQueue(watcher).counts() == {"ingest:done": 24}
+    finally:
+        watcher.close()

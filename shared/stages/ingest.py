@@ -17,20 +17,19 @@ log = logging.getLogger(__name__)
 def ingest(svc: Services, upload: ObjectInfo) -> Record:
     """Copy one upload to bronze, write its record and enqueue it for cleansing.
 
-    Order: bronze object (deterministic path, same bytes) -> record (upsert)
+    Order: bronze object (deterministic path, same bytes) -> record (conditional create)
     -> message (``message_id = upload_id``, deduplicated by the queue). A crash
     between any two leaves nothing that a re-run does not complete, and a
     re-fired event for the same blob version is the same upload id.
     """
     upload_id = naming.upload_id_for(upload.path, upload.version)
     record = svc.meta.get(upload_id)
-    if record is not None and record.status not in (BRONZE, FAILED):
-        return record  # already past ingest: a duplicate event
     if record is None:
         record = _new_record(svc, upload, upload_id)
     if record.status == BRONZE:
         record = _write_bronze(svc, upload, record)
-    svc.queue.send(INGEST_QUEUE, upload_id, messages.body_for(upload_id))
+    if record.status in (BRONZE, FAILED):  # past ingest otherwise: a duplicate event
+        svc.queue.send(INGEST_QUEUE, upload_id, messages.body_for(upload_id))
     return record
 
 
@@ -63,6 +62,11 @@ def _write_bronze(svc: Services, upload: ObjectInfo, record: Record) -> Record:
     record.updated_ts = now
     record.add_lineage("upload", upload.path, record.upload_ts)
     record.add_lineage("bronze", record.raw_path, now)
-    svc.meta.put(record)
+    if record.etag is not None:
+        svc.meta.put(record)  # conditional: fails if another delivery wrote in between
+    elif not svc.meta.create(record):
+        # A concurrent delivery of the same event wrote the record first (and stages may have moved
+        # it on since): a blind upsert would put it back to bronze. Its copy is the same bytes.
+        return svc.meta.get(record.upload_id) or record
     log.info("ingested %s as %s (%d bytes)", upload.path, record.upload_id, copied.size)
     return record

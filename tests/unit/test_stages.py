@@ -168,3 +168,23 @@ def test_a_human_verdict_is_historized_and_survives_reclassify():
     model.model_version = "test-model-2"
     assert reclassify(svc, "test-model-2") == 0
     assert svc.meta.get(record.upload_id).category == "apparel"
+
+
+def test_a_late_duplicate_ingest_event_does_not_reset_a_finished_record():
+    # Two deliveries of one BlobCreated event: the second read "no record" before the first wrote it,
+    # and writes only after the first upload was already cleansed. A blind upsert would put it back
+    # to bronze, and with the ingest message deduplicated it would stay there.
+    svc = services()
+    info = upload(svc, "uploads/u/a.jpg")
+    (done,) = through_cleanse(svc, "uploads/u/a.jpg")
+    real_get, stale = svc.meta.get, [True]
+
+    def get_once_stale(upload_id):
+        if stale:
+            stale.pop()
+            return None
+        return real_get(upload_id)
+
+    svc.meta.get = get_once_stale
+    assert ingest(svc, info).status == GOLD
+    assert real_get(done.upload_id).status == GOLD and svc.queue.sent == []

@@ -59,11 +59,12 @@ def _score(svc: Services, records: list[Record]) -> None:
             raise errors.TransientError(f"silver object {record.cleansed_path} is missing") from exc
     try:
         result = svc.classifier.classify(images)
-    except errors.PermanentError:
+    except errors.PermanentError as exc:
         if len(records) == 1:
-            raise
+            _reject(svc, records[0], exc)
+            return
         for record in records:  # one bad image must not sink the batch: find it one by one
-            _score_or_reject(svc, record)
+            _score(svc, [record])
         return
     if len(result.predictions) != len(records):
         raise errors.TransientError(f"classifier returned {len(result.predictions)} predictions for {len(records)}")
@@ -72,13 +73,11 @@ def _score(svc: Services, records: list[Record]) -> None:
         svc.meta.put(record)
 
 
-def _score_or_reject(svc: Services, record: Record) -> None:
-    try:
-        _score(svc, [record])
-    except errors.PermanentError as exc:
-        record.status, record.reason, record.reason_detail = REJECTED, exc.reason, exc.detail[:500] or None
-        record.updated_ts = iso(svc.clock())
-        svc.meta.put(record)
+def _reject(svc: Services, record: Record, exc: errors.PermanentError) -> None:
+    """The model cannot read this image: bad input, never retried, like a rejection in cleanse."""
+    record.status, record.reason, record.reason_detail = REJECTED, exc.reason, exc.detail[:500] or None
+    record.updated_ts = iso(svc.clock())
+    svc.meta.put(record)
 
 
 def apply_prediction(svc: Services, record: Record, model_version: str, prediction: Prediction) -> None:

@@ -188,3 +188,13 @@ def test_a_late_duplicate_ingest_event_does_not_reset_a_finished_record():
     svc.meta.get = get_once_stale
     assert ingest(svc, info).status == GOLD
     assert real_get(done.upload_id).status == GOLD and svc.queue.sent == []
+
+
+def test_a_bad_image_alone_in_its_batch_is_rejected_too():
+    # Not raised: the worker would dead-letter it as retries_exhausted, the Functions host retry it.
+    svc = services(FixedClassifier())
+    (record,) = through_cleanse(svc, "uploads/u/a.jpg")
+    svc._classifier = PickyClassifier(svc.store.get(record.cleansed_path))
+    (scored,) = classify(svc, svc.queue.drain(CLASSIFY_QUEUE))
+    stored = svc.meta.get(record.upload_id)
+    assert (scored.status, stored.status, stored.reason) == (REJECTED, REJECTED, errors.CORRUPT_IMAGE)

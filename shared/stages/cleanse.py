@@ -87,6 +87,7 @@ def _link_duplicate(svc: Services, record: Record, owner: str) -> Record:
     record = _as_duplicate(record, owner)
     now = iso(svc.clock())
     record.status = DUPLICATE
+    record.reason = record.reason_detail = None  # a replay after failed attempts: those errors are over
     for name in ("raw_format", "raw_width", "raw_height", "cleansed_name", "cleansed_path",
                  "cleansed_size", "cleansed_width", "cleansed_height"):
         setattr(record, name, getattr(original, name))

@@ -198,3 +198,15 @@ def test_a_bad_image_alone_in_its_batch_is_rejected_too():
     (scored,) = classify(svc, svc.queue.drain(CLASSIFY_QUEUE))
     stored = svc.meta.get(record.upload_id)
     assert (scored.status, stored.status, stored.reason) == (REJECTED, REJECTED, errors.CORRUPT_IMAGE)
+
+
+def test_a_replayed_duplicate_does_not_keep_the_error_of_its_failed_attempts():
+    svc = services()
+    ingest(svc, upload(svc, "uploads/u1/a.jpg"))
+    ingest(svc, upload(svc, "uploads/u2/b.jpg"))
+    first, second = svc.queue.drain(INGEST_QUEUE)
+    svc.meta.claim_checksum(svc.meta.get(first["upload_id"]).sha256, first["upload_id"])
+    mark_failed(svc, second["upload_id"], INGEST_QUEUE, "TransientError: original not cleansed yet")
+    cleanse(svc, first)
+    replayed = cleanse(svc, second)
+    assert (replayed.status, replayed.reason, replayed.reason_detail) == (DUPLICATE, None, None)

@@ -21,12 +21,23 @@ _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 _WIDE_INT_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
 
 
-def to_srgb(im: Image.Image) -> Image.Image:
-    """Return an RGB image in sRGB; the input is not modified."""
-    icc = im.info.get("icc_profile")
+def to_resizable(im: Image.Image) -> Image.Image:
+    """Eight bits per channel and no palette, so that resampling is meaningful; the input is not modified.
+
+    Done before resizing; flattening and colour management come after it, on at most
+    512 px, because at full size each of them copies the image (a 64 MP RGBA PNG
+    peaked at 1.2 GB doing them first).
+    """
     im = _to_eight_bit(im)
-    if im.mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    if im.mode in ("P", "PA"):
+        im = im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "RGB")
+    return im
+
+
+def to_srgb(im: Image.Image, icc: bytes | None = None) -> Image.Image:
+    """Return an RGB image in sRGB; ``icc`` is the source's profile. The input is not modified."""
+    icc = icc or im.info.get("icc_profile")
+    im = to_resizable(im)
     if im.mode in _ALPHA_MODES:
         im = _flatten_on_white(im)
     if icc and im.mode in ("RGB", "CMYK", "L"):
@@ -39,7 +50,7 @@ def to_srgb(im: Image.Image) -> Image.Image:
 def _to_eight_bit(im: Image.Image) -> Image.Image:
     """Scale 16/32-bit grey to 8 bits; a plain convert would clip everything above 255 to white."""
     if im.mode in _WIDE_INT_MODES:
-        as_int = im if im.mode == "I" else im.convert("I")
+        as_int = im if im.mode in ("I", "I;16") else im.convert("I")  # I;16 scales without a 32-bit copy
         _lo, hi = as_int.getextrema()
         divisor = 256 if hi > 255 else 1
         return as_int.point(lambda v: v / divisor).convert("L")

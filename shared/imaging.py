@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from shared import errors
-from shared.color import to_srgb
+from shared.color import to_resizable, to_srgb
 from shared.formats import SNIFF_BYTES, describe, sniff
 from shared.settings import Limits
 
@@ -79,9 +79,11 @@ def cleanse(data: bytes, limits: Limits) -> Cleansed:
         if fmt == "jpeg":
             _shrink_on_load(im, limits.max_side)
         im.load()
-        im = ImageOps.exif_transpose(im)
-        im = to_srgb(im)
+        icc = im.info.get("icc_profile")
+        ImageOps.exif_transpose(im, in_place=True)  # in place: no full-size copy of an upright image
+        im = to_resizable(im)
         im.thumbnail((limits.max_side, limits.max_side), Image.Resampling.LANCZOS)
+        im = to_srgb(im, icc)
     except errors.PermanentError:
         raise
     except _DECODE_ERRORS as exc:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import random
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +98,17 @@ def sixteen_bit_png() -> bytes:
 def bomb_png() -> bytes:
     """A ~50 KB PNG whose header declares 20000 x 20000 pixels."""
     return encode(Image.new("1", (20000, 20000)), "PNG", optimize=True)
+
+
+def flat_png(width: int, height: int, rgba: tuple[int, int, int, int]) -> bytes:
+    """A PNG of one colour, built row by row: a huge image in a small file and little memory."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    packer, row = zlib.compressobj(9), b"\0" + bytes(rgba) * width
+    pixels = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8-bit RGBA
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 def corpus(include_large: bool = True) -> dict[str, tuple[bytes, Expect]]:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageCms
@@ -109,3 +113,15 @@ def test_animated_gif_keeps_the_first_frame():
     im = opened(cleanse(corpus.animated_gif(), LIMITS).data)
     red, green, blue = im.getpixel((60, 40))
     assert red > 200 and green < 60 and blue < 60
+
+
+def test_peak_memory_of_a_transparent_png_at_the_pixel_cap_stays_far_below_a_consumption_instance(tmp_path):
+    # 64 MP of RGBA is 256 MB decoded; each full-size copy (flattening, colour conversion) adds as much.
+    path = tmp_path / "big.png"
+    path.write_bytes(corpus.flat_png(8000, 7990, (10, 200, 30, 128)))
+    script = ("import sys; from shared.imaging import cleanse; from shared.settings import Limits; "
+              "cleanse(open(sys.argv[1], 'rb').read(), Limits())")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(path)], cwd=Path(__file__).resolve().parents[2])
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert usage.ru_maxrss // 1024 < 700, f"peak RSS {usage.ru_maxrss // 1024} MiB"

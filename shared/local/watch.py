@@ -15,7 +15,7 @@ from shared.local.bootstrap import bootstrap, prepare_data_dir
 from shared.local.lock import run_lock
 from shared.local.runner import Progress, drain, ingest_all, pending_uploads
 from shared.ports import ObjectInfo
-from shared.settings import Settings
+from shared.settings import QUEUES, Settings
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,8 @@ def watch(settings: Settings, *, interval: float = 1.0, settle: float = 1.0, wor
                 if ready:
                     ingested += ingest_all(rt, ready, progress)
                     log.info("ingested %d new upload(s)", len(ready))
-                drain(rt, workers, classifier, progress)
+                if ready or rt.jobs.active(QUEUES):  # each drain spawns workers - 1 processes
+                    drain(rt, workers, classifier, progress)
                 time.sleep(interval)
         except KeyboardInterrupt:
             log.info("watch stopped")

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from imgpipe.cli import cli
 from shared.adapters.fs_store import FsObjectStore
+from shared.local import watch as watch_module
 from shared.local.archive import archive
 from shared.local.bootstrap import bootstrap
 from shared.local.lock import run_lock
@@ -172,3 +173,12 @@ def test_a_job_that_kills_its_worker_on_every_delivery_is_dead_lettered(tmp_path
     finally:
         rt.close()
     assert record.status == FAILED and "3 deliveries" in record.reason_detail and letter.attempts == 4
+
+
+def test_an_idle_watch_starts_no_workers(tmp_path, monkeypatch):
+    # With --workers N each drain spawns N-1 processes: not once per poll while nothing arrives.
+    drains, polls = [], iter(range(4))
+    monkeypatch.setattr(watch_module, "drain", lambda *a, **k: drains.append(1) or 0)
+    watch(Settings(data_dir=tmp_path), interval=0.01, workers=2, classifier="none",
+          stop=lambda: next(polls, None) is None)
+    assert drains == []

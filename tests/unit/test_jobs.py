@@ -60,11 +60,15 @@ def test_failures_back_off_exponentially_then_dead_letter(queue):
     assert q.replay("a") == 1 and q.claim(("ingest",))[0].attempts == 1
 
 
-def test_classify_jobs_are_claimed_in_batches(queue):
-    q, _ = queue
+def test_classify_jobs_are_claimed_in_batches_never_mixed_with_another_queue(queue):
+    q, clock = queue
     for i in range(5):
         q.send("classify", str(i), {})
+    clock.now += 1  # the ingest job is ready later, so which queue comes first is not left to chance
     q.send("ingest", "x", {})
-    batch = q.claim(("ingest", "classify"), batch={"classify": 4})
-    assert len(batch) == 1 or len(batch) == 4
-    assert {j.queue for j in batch} in ({"ingest"}, {"classify"})
+    both = ("ingest", "classify")
+    first = q.claim(both, batch={"classify": 4})
+    assert len(first) == 4 and {j.queue for j in first} == {"classify"}
+    (last,) = q.claim(both, batch={"classify": 4})
+    assert last.queue == "classify" and {j.message_id for j in [*first, last]} == {"0", "1", "2", "3", "4"}
+    assert [j.queue for j in q.claim(both, batch={"classify": 4})] == ["ingest"]

@@ -34,23 +34,24 @@ class SqliteMetadataStore(MetadataStore):
 
     def put(self, record: Record) -> None:
         data = json.dumps(record.to_dict())
+        # RETURNING, not a second SELECT: another process may write in between, and its version
+        # taken for ours would let our next put overwrite its change unchecked.
         if record.etag is None:
-            self.conn.execute(
+            row = self.conn.execute(
                 "INSERT INTO records (upload_id, status, user_id, sha256, upload_ts, updated_ts, version, data)"
                 " VALUES (?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT(upload_id) DO UPDATE SET status=excluded.status,"
                 " user_id=excluded.user_id, sha256=excluded.sha256, upload_ts=excluded.upload_ts,"
-                " updated_ts=excluded.updated_ts, version=records.version + 1, data=excluded.data",
+                " updated_ts=excluded.updated_ts, version=records.version + 1, data=excluded.data RETURNING version",
                 (*self._columns(record), data),
-            )
+            ).fetchone()
         else:
-            cur = self.conn.execute(
+            row = self.conn.execute(
                 "UPDATE records SET status=?, user_id=?, sha256=?, upload_ts=?, updated_ts=?, version=version + 1,"
-                " data=? WHERE upload_id=? AND version=?",
+                " data=? WHERE upload_id=? AND version=? RETURNING version",
                 (*self._columns(record)[1:], data, record.upload_id, int(record.etag)),
-            )
-            if not cur.rowcount:
+            ).fetchone()
+            if row is None:
                 raise ConcurrencyError(record.upload_id)
-        row = self.conn.execute("SELECT version FROM records WHERE upload_id = ?", (record.upload_id,)).fetchone()
         record.etag = str(row["version"])
 
     @staticmethod

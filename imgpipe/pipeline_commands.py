@@ -14,12 +14,13 @@ from shared.local.runner import run_once
 from shared.local.watch import watch as watch_uploads
 from shared.stages import reclassify as reclassify_records
 
+MAX_WORKERS = 64
 CLASSIFIER_HELP = "'local' (in-process model, default), an Azure ML scoring URL, or 'none' to stop at gold."
 
 
 @cli.command()
-@click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default="CPU count",
-              help="Worker processes for cleansing and classifying.")
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=lambda: min(os.cpu_count() or 1, MAX_WORKERS),
+              show_default="CPU count", help="Worker processes for cleansing and classifying.")
 @click.option("--classifier", default="local", show_default=True, help=CLASSIFIER_HELP)
 @click.option("--wait", "lock_timeout", type=float, default=10.0, show_default=True,
               help="Seconds to wait for another run on the same data dir before stepping aside.")
@@ -68,7 +69,7 @@ def run(obj: Context, workers: int, classifier: str, lock_timeout: float, as_jso
 @click.option("--interval", type=float, default=1.0, show_default=True, help="Seconds between scans of uploads/.")
 @click.option("--settle", type=float, default=1.0, show_default=True,
               help="A file is taken once its size and mtime are unchanged this long.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=1, show_default=True)
 @click.option("--classifier", default="local", show_default=True, help=CLASSIFIER_HELP)
 @click.pass_obj
 def watch(obj: Context, interval: float, settle: float, workers: int, classifier: str) -> None:

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from imgpipe import pipeline_commands
 from imgpipe.cli import cli
 from shared.adapters.fs_store import FsObjectStore
 from shared.local import watch as watch_module
 from shared.local.archive import archive
 from shared.local.bootstrap import bootstrap
 from shared.local.lock import run_lock
-from shared.local.runner import ingest_all, pending_uploads
+from shared.local.runner import RunReport, ingest_all, pending_uploads
 from shared.local.watch import Settler, watch
 from shared.local.worker import work
 from shared.ports import ObjectInfo
@@ -182,3 +183,11 @@ def test_an_idle_watch_starts_no_workers(tmp_path, monkeypatch):
     watch(Settings(data_dir=tmp_path), interval=0.01, workers=2, classifier="none",
           stop=lambda: next(polls, None) is None)
     assert drains == []
+
+
+def test_run_works_out_of_the_box_on_a_machine_with_more_cpus_than_the_workers_cap(tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setattr(os, "cpu_count", lambda: 96)
+    monkeypatch.setattr(pipeline_commands, "run_once", lambda settings, **kw: seen.append(kw["workers"]) or RunReport())
+    invoke("--data-dir", str(tmp_path), "run", "--json")
+    assert seen == [64]

@@ -191,3 +191,18 @@ def test_run_works_out_of_the_box_on_a_machine_with_more_cpus_than_the_workers_c
     monkeypatch.setattr(pipeline_commands, "run_once", lambda settings, **kw: seen.append(kw["workers"]) or RunReport())
     invoke("--data-dir", str(tmp_path), "run", "--json")
     assert seen == [64]
+
+
+def test_archive_repairs_a_crash_between_the_move_and_the_record(tmp_path):
+    put_photo(tmp_path)
+    invoke("--data-dir", str(tmp_path), "run", "--classifier", "none", "--quiet", "--workers", "1")
+    rt = bootstrap(Settings(data_dir=tmp_path), classifier="none")
+    try:
+        (record,) = rt.services.meta.find()
+        target = "archive" + record.raw_path[len("bronze"):]
+        rt.store.move(record.raw_path, target)  # the crash: file moved, record not yet updated
+        rt.services.clock = lambda: datetime.now(UTC) + timedelta(days=31)
+        assert archive(rt, timedelta(days=30)) == [record.upload_id]
+        assert rt.services.meta.get(record.upload_id).raw_path == target and rt.store.exists(target)
+    finally:
+        rt.close()

@@ -91,15 +91,24 @@ def work(svc: Services, queue: SqliteJobQueue, until_idle: bool = True,
             continue
         handled += len(jobs)
         jobs = _drop_abandoned(svc, queue, jobs)
-        if not jobs:
-            continue
-        try:
-            handle(svc, jobs)
-        except Exception as exc:
-            log.debug("stage failed:\n%s", traceback.format_exc())
-            settle(svc, queue, jobs, exc)
-        else:
-            settle(svc, queue, jobs, None)
+        if jobs:
+            _run(svc, queue, jobs)
         if on_batch:
             on_batch()
     return handled
+
+
+def _run(svc: Services, queue: SqliteJobQueue, jobs: list[Job]) -> None:
+    """Run and settle a batch; when it fails, each job alone, so that one bad job does not sink the others."""
+    try:
+        handle(svc, jobs)
+    except Exception as exc:
+        if len(jobs) > 1:
+            log.info("batch of %d %s jobs failed (%s); trying each alone", len(jobs), jobs[0].queue, exc)
+            for job in jobs:
+                _run(svc, queue, [job])
+            return
+        log.debug("stage failed:\n%s", traceback.format_exc())
+        settle(svc, queue, jobs, exc)
+    else:
+        settle(svc, queue, jobs, None)

@@ -21,11 +21,12 @@ from shared.local.bootstrap import bootstrap
 from shared.local.lock import run_lock
 from shared.local.runner import RunReport, ingest_all, pending_uploads
 from shared.local.watch import Settler, watch
-from shared.local.worker import work
+from shared.local.worker import handle, work
 from shared.ports import ObjectInfo
-from shared.records import FAILED, GOLD
+from shared.records import CLASSIFIED, FAILED, GOLD
 from shared.settings import RetryPolicy, Settings
 from tests import corpus
+from tests.unit.fakes import FixedClassifier
 
 
 def invoke(*args: str, code: int = 0) -> str:
@@ -206,3 +207,36 @@ def test_archive_repairs_a_crash_between_the_move_and_the_record(tmp_path):
         assert rt.services.meta.get(record.upload_id).raw_path == target and rt.store.exists(target)
     finally:
         rt.close()
+
+
+class BrittleClassifier(FixedClassifier):
+    """Fails in an unexpected way on one image, as a model bug would: transient, and only that image's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.brittle: bytes | None = None
+
+    def classify(self, images):
+        if self.brittle in images:
+            raise RuntimeError("model crashed on this image")
+        return super().classify(images)
+
+
+def test_one_failing_image_does_not_sink_the_other_jobs_of_its_classify_batch(tmp_path):
+    for i in range(3):
+        put_photo(tmp_path, f"u1/{i}.jpg", seed=i)
+    model = BrittleClassifier()
+    settings = Settings(data_dir=tmp_path, retry=RetryPolicy(max_attempts=2, base_delay=0.01))
+    rt = bootstrap(settings, classifier_factory=lambda: model)
+    try:
+        ingest_all(rt, pending_uploads(rt))
+        while jobs := rt.jobs.claim(("ingest",)):  # cleanse only, so that the classify jobs form one batch
+            handle(rt.services, jobs)
+            rt.jobs.complete(jobs[0])
+        first = rt.services.meta.find()[0]
+        model.brittle = rt.store.get(first.cleansed_path)
+        work(rt.services, rt.jobs)
+        statuses = {r.upload_id: r.status for r in rt.services.meta.find()}
+    finally:
+        rt.close()
+    assert statuses.pop(first.upload_id) == FAILED and set(statuses.values()) == {CLASSIFIED}

@@ -21,12 +21,11 @@ from shared.local.bootstrap import bootstrap
 from shared.local.lock import run_lock
 from shared.local.runner import RunReport, ingest_all, pending_uploads
 from shared.local.watch import Settler, watch
-from shared.local.worker import handle, work
+from shared.local.worker import work
 from shared.ports import ObjectInfo
-from shared.records import CLASSIFIED, FAILED, GOLD
+from shared.records import FAILED, GOLD
 from shared.settings import RetryPolicy, Settings
 from tests import corpus
-from tests.unit.fakes import FixedClassifier
 
 
 def invoke(*args: str, code: int = 0) -> str:
@@ -159,24 +158,6 @@ def test_a_file_name_that_is_not_utf8_is_processed_not_fatal(tmp_path):
     assert sorted((r["raw_name"], r["status"]) for r in records) == [("caf.jpg", GOLD), ("ok.jpg", GOLD)]
 
 
-def test_a_job_that_kills_its_worker_on_every_delivery_is_dead_lettered(tmp_path):
-    # Like Service Bus' maxDeliveryCount: a poison message (say, an image that gets the worker OOM-killed)
-    # must not be handed out again on every run, forever.
-    put_photo(tmp_path)
-    rt = bootstrap(Settings(data_dir=tmp_path, retry=RetryPolicy(max_attempts=3)), classifier="none")
-    try:
-        ingest_all(rt, pending_uploads(rt))
-        for _ in range(3):  # three runs, each killed while holding the job
-            assert len(rt.jobs.claim(("ingest",))) == 1
-            rt.jobs.release_expired()  # what the next run does first
-        assert work(rt.services, rt.jobs) == 1
-        (record,) = rt.services.meta.find()
-        (letter,) = rt.jobs.dead()
-    finally:
-        rt.close()
-    assert record.status == FAILED and "3 deliveries" in record.reason_detail and letter.attempts == 4
-
-
 def test_an_idle_watch_starts_no_workers(tmp_path, monkeypatch):
     # With --workers N each drain spawns N-1 processes: not once per poll while nothing arrives.
     drains, polls = [], iter(range(4))
@@ -207,36 +188,3 @@ def test_archive_repairs_a_crash_between_the_move_and_the_record(tmp_path):
         assert rt.services.meta.get(record.upload_id).raw_path == target and rt.store.exists(target)
     finally:
         rt.close()
-
-
-class BrittleClassifier(FixedClassifier):
-    """Fails in an unexpected way on one image, as a model bug would: transient, and only that image's."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.brittle: bytes | None = None
-
-    def classify(self, images):
-        if self.brittle in images:
-            raise RuntimeError("model crashed on this image")
-        return super().classify(images)
-
-
-def test_one_failing_image_does_not_sink_the_other_jobs_of_its_classify_batch(tmp_path):
-    for i in range(3):
-        put_photo(tmp_path, f"u1/{i}.jpg", seed=i)
-    model = BrittleClassifier()
-    settings = Settings(data_dir=tmp_path, retry=RetryPolicy(max_attempts=2, base_delay=0.01))
-    rt = bootstrap(settings, classifier_factory=lambda: model)
-    try:
-        ingest_all(rt, pending_uploads(rt))
-        while jobs := rt.jobs.claim(("ingest",)):  # cleanse only, so that the classify jobs form one batch
-            handle(rt.services, jobs)
-            rt.jobs.complete(jobs[0])
-        first = rt.services.meta.find()[0]
-        model.brittle = rt.store.get(first.cleansed_path)
-        work(rt.services, rt.jobs)
-        statuses = {r.upload_id: r.status for r in rt.services.meta.find()}
-    finally:
-        rt.close()
-    assert statuses.pop(first.upload_id) == FAILED and set(statuses.values()) == {CLASSIFIED}

@@ -113,8 +113,13 @@ def cleanse_table(inputs: dict[str, Path], repeats: int) -> list[str]:
         ours = results["imgpipe"][0] if results["imgpipe"] else float("nan")
         for method, result in results.items():
             if result is None:
-                note = "djpeg missing (apt-get install libjpeg-turbo-progs)" if method.startswith("djpeg") else "n/a"
-                rows.append(f"| {name} | {method} | {note if path.suffix == '.jpeg' else 'n/a (not JPEG)'} | | |")
+                if not method.startswith("djpeg"):
+                    note = "failed (see stderr)"
+                elif path.suffix == ".jpeg":
+                    note = "djpeg missing (apt-get install libjpeg-turbo-progs)"
+                else:
+                    note = "n/a (not JPEG)"
+                rows.append(f"| {name} | {method} | {note} | | |")
                 continue
             ms, rss = result
             rows.append(f"| {name} | {method} | {ms:.1f} | {rss} | {ms / ours:.2f}x |")

@@ -53,9 +53,11 @@ def run(obj: Context, workers: int, classifier: str, lock_timeout: float, as_jso
     except AlreadyRunning as exc:
         click.echo(f"imgpipe: {exc}; stepping aside", err=True)
         return
+    unreadable = getattr(report, "unreadable", [])
     if as_json:
         emit_json({"ingested": report.ingested, "handled": report.handled, "seconds": round(report.seconds, 3),
-                   "counts": report.counts})
+                   "counts": report.counts, "unreadable": unreadable})
+        _fail_on_unreadable(unreadable)
         return
     click.echo(f"ingested {report.ingested} upload(s), handled {report.handled} job(s) in {report.seconds:.1f}s")
     rt = obj.runtime(backend=backend)
@@ -63,6 +65,13 @@ def run(obj: Context, workers: int, classifier: str, lock_timeout: float, as_jso
         click.echo(status_table(report.counts, rt.jobs.counts()))
     finally:
         rt.close()
+    _fail_on_unreadable(unreadable)
+
+
+def _fail_on_unreadable(unreadable: list[str]) -> None:
+    """Everything else was processed; inputs that never reached a terminal state make the exit non-zero."""
+    if unreadable:
+        fail(f"{len(unreadable)} upload(s) could not be read and have no record yet: " + "; ".join(unreadable[:5]))
 
 
 @cli.command()

@@ -34,6 +34,10 @@ class MissingObject(KeyError):
     """The object store has nothing at that path."""
 
 
+class UnreadableObject(Exception):
+    """The object exists but cannot be read (permissions, I/O error): skip it, report it, keep going."""
+
+
 class ObjectStore(abc.ABC):
     """Paths look like ``container/key``: a container in Azure, a folder locally."""
 

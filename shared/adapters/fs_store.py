@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shared.ports import Copied, MissingObject, ObjectInfo, ObjectStore
+from shared.ports import Copied, MissingObject, ObjectInfo, ObjectStore, UnreadableObject
 
 _CHUNK = 1024 * 1024
 # Names a writer may be using for a file still being written; never listed as objects.
@@ -49,6 +49,8 @@ class FsObjectStore(ObjectStore):
                 return fh.read(size)
         except FileNotFoundError as exc:
             raise MissingObject(path) from exc
+        except OSError as exc:
+            raise UnreadableObject(f"{path}: {exc.strerror or exc}") from exc
 
     def put(self, path: str, data: bytes) -> None:
         with self._atomic(path) as fh:
@@ -60,6 +62,8 @@ class FsObjectStore(ObjectStore):
             source = self._path(src).open("rb")
         except FileNotFoundError as exc:
             raise MissingObject(src) from exc
+        except OSError as exc:
+            raise UnreadableObject(f"{src}: {exc.strerror or exc}") from exc
         with source, self._atomic(dst) as out:
             while chunk := source.read(_CHUNK):
                 digest.update(chunk)

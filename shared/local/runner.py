@@ -19,7 +19,7 @@ from shared import naming
 from shared.local.bootstrap import LocalRuntime, bootstrap, prepare_data_dir
 from shared.local.lock import run_lock
 from shared.local.worker import work
-from shared.ports import MissingObject, ObjectInfo
+from shared.ports import MissingObject, ObjectInfo, UnreadableObject
 from shared.records import BRONZE as BRONZE_STATUS
 from shared.settings import ARCHIVE, BRONZE, SILVER, UPLOADS, Settings
 from shared.stages import ingest
@@ -36,6 +36,8 @@ class RunReport:
     handled: int = 0
     seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
+    # Uploads that could not be read (permissions, I/O errors): no record yet, tried again next run.
+    unreadable: list[str] = field(default_factory=list)
 
 
 def pending_uploads(rt: LocalRuntime) -> list[ObjectInfo]:
@@ -48,16 +50,23 @@ def pending_uploads(rt: LocalRuntime) -> list[ObjectInfo]:
     return pending
 
 
-def ingest_all(rt: LocalRuntime, uploads: list[ObjectInfo], progress: Progress | None = None) -> int:
-    done = 0
+def ingest_all(rt: LocalRuntime, uploads: list[ObjectInfo], progress: Progress | None = None,
+               unreadable: list[str] | None = None) -> int:
+    """Ingest each upload; one that cannot be read is listed in ``unreadable`` and does not stop the rest."""
+    ingested = 0
     for done, info in enumerate(uploads, 1):
         try:
             ingest(rt.services, info)
+            ingested += 1
         except MissingObject:
-            continue  # deleted between listing and copying: nothing to keep
+            pass  # deleted between listing and copying: nothing to keep
+        except UnreadableObject as exc:
+            log.warning("cannot read upload %s", exc)
+            if unreadable is not None:
+                unreadable.append(str(exc))
         if progress:
             progress("ingest", done, len(uploads))
-    return done
+    return ingested
 
 
 def _worker_main(settings: Settings, classifier: str | None) -> int:
@@ -104,7 +113,8 @@ def run_once(settings: Settings, *, workers: int = 1, classifier: str | None = N
             # We hold the run lock: running jobs and temp files belong to a run that died.
             rt.jobs.release_expired()
             rt.store.sweep_partials((BRONZE, SILVER, ARCHIVE))
-            report = RunReport(ingested=ingest_all(rt, pending_uploads(rt), progress))
+            report = RunReport()
+            report.ingested = ingest_all(rt, pending_uploads(rt), progress, report.unreadable)
             report.handled = drain(rt, workers, classifier, progress)
             report.counts = rt.services.meta.counts()
         finally:

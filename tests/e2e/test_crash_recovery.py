@@ -74,7 +74,7 @@ def crash_run(data_dir: Path, budget: Budget) -> None:
         rt.close()
 
 
-def outcome(data_dir: Path) -> tuple[list[tuple], set[str], set[str]]:
+def outcome(data_dir: Path) -> tuple[list[tuple], set[str]]:
     rt = bootstrap(Settings(data_dir=data_dir), classifier="none")
     try:
         records = rt.services.meta.find()
@@ -85,7 +85,7 @@ def outcome(data_dir: Path) -> tuple[list[tuple], set[str], set[str]]:
              for p in (data_dir / sub).rglob("*") if p.is_file()}
     assert files == referenced(records), "no orphan object, no dangling path"
     assert not any(k.endswith((":pending", ":running", ":dead")) for k in jobs), jobs
-    return normalized(records), files, set()
+    return normalized(records), files
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from shared.local.lock import run_lock
 from shared.local.runner import RunReport, ingest_all, pending_uploads
 from shared.local.watch import Settler, watch
 from shared.local.worker import work
-from shared.ports import ObjectInfo
+from shared.ports import ObjectInfo, UnreadableObject
 from shared.records import FAILED, GOLD
 from shared.settings import RetryPolicy, Settings
 from tests import corpus
@@ -188,3 +188,25 @@ def test_archive_repairs_a_crash_between_the_move_and_the_record(tmp_path):
         assert rt.services.meta.get(record.upload_id).raw_path == target and rt.store.exists(target)
     finally:
         rt.close()
+
+
+def test_an_unreadable_upload_is_reported_and_does_not_stop_the_others(tmp_path, monkeypatch):
+    put_photo(tmp_path, "u1/fine.jpg", seed=1)
+    put_photo(tmp_path, "u1/locked.jpg", seed=2)
+    original = FsObjectStore.head
+
+    def head(self, path, size):  # what open() raises for a file this user may not read (root reads anything)
+        if path.endswith("locked.jpg"):
+            raise UnreadableObject(f"{path}: Permission denied")
+        return original(self, path, size)
+
+    monkeypatch.setattr(FsObjectStore, "head", head)
+    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "run", "--classifier", "none", "--workers", "1",
+                                      "--quiet"])
+    assert result.exit_code == 2 and "1 upload(s) could not be read" in result.output
+    assert "locked.jpg: Permission denied" in result.output
+    records = json.loads(invoke("--data-dir", str(tmp_path), "records", "--json"))
+    assert [r["raw_name"] for r in records] == ["fine.jpg"] and records[0]["status"] == "gold"
+    monkeypatch.setattr(FsObjectStore, "head", original)
+    invoke("--data-dir", str(tmp_path), "run", "--classifier", "none", "--workers", "1", "--quiet")
+    assert len(json.loads(invoke("--data-dir", str(tmp_path), "records", "--json"))) == 2  # readable again: taken

@@ -22,14 +22,16 @@ CLASSIFIER_HELP = "'local' (in-process model, default), an Azure ML scoring URL,
 @click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=lambda: min(os.cpu_count() or 1, MAX_WORKERS),
               show_default="CPU count", help="Worker processes for cleansing and classifying.")
 @click.option("--classifier", default="local", show_default=True, help=CLASSIFIER_HELP)
+@click.option("--settle", type=float, default=0.0, show_default=True,
+              help="Skip files modified in the last N seconds (writers that upload straight into uploads/).")
 @click.option("--wait", "lock_timeout", type=float, default=10.0, show_default=True,
               help="Seconds to wait for another run on the same data dir before stepping aside.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @backend_option
 @click.pass_obj
-def run(obj: Context, workers: int, classifier: str, lock_timeout: float, as_json: bool, quiet: bool,
-        backend: str) -> None:
+def run(obj: Context, workers: int, classifier: str, settle: float, lock_timeout: float, as_json: bool,
+        quiet: bool, backend: str) -> None:
     """Process everything pending once: new uploads to bronze, silver, gold, classified.
 
     Safe to run from cron and to start twice: the second run waits, then steps
@@ -39,6 +41,7 @@ def run(obj: Context, workers: int, classifier: str, lock_timeout: float, as_jso
     \b
     Example:
       imgpipe --data-dir data run --workers 2
+      imgpipe run --quiet --settle 5                   # from cron, while sellers upload over SFTP
       imgpipe run --backend azure --classifier none   # Blob Storage + Cosmos DB, in-process queue
     """
     try:
@@ -49,7 +52,7 @@ def run(obj: Context, workers: int, classifier: str, lock_timeout: float, as_jso
                                progress=None if quiet or as_json else ProgressPrinter())
         else:
             report = run_once(obj.settings, workers=workers, classifier=classifier, lock_timeout=lock_timeout,
-                              progress=None if quiet or as_json else ProgressPrinter())
+                              settle=settle, progress=None if quiet or as_json else ProgressPrinter())
     except AlreadyRunning as exc:
         click.echo(f"imgpipe: {exc}; stepping aside", err=True)
         return

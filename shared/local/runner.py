@@ -40,10 +40,17 @@ class RunReport:
     unreadable: list[str] = field(default_factory=list)
 
 
-def pending_uploads(rt: LocalRuntime) -> list[ObjectInfo]:
-    """Uploads with no record yet, or whose ingest did not finish (status bronze)."""
+def pending_uploads(rt: LocalRuntime, settle: float = 0.0) -> list[ObjectInfo]:
+    """Uploads with no record yet, or whose ingest did not finish (status bronze).
+
+    ``settle`` leaves out files modified in the last that-many seconds: a writer
+    may still be appending to them, and the next run takes them whole.
+    """
     pending = []
+    newest = time.time() - settle
     for info in rt.store.list(UPLOADS):
+        if settle and info.modified.timestamp() > newest:
+            continue
         record = rt.services.meta.get(naming.upload_id_for(info.path, info.version))
         if record is None or record.status == BRONZE_STATUS:
             pending.append(info)
@@ -104,7 +111,7 @@ def _report_jobs(rt: LocalRuntime, progress: Progress) -> None:
 
 
 def run_once(settings: Settings, *, workers: int = 1, classifier: str | None = None,
-             progress: Progress | None = None, lock_timeout: float = 0.0) -> RunReport:
+             progress: Progress | None = None, lock_timeout: float = 0.0, settle: float = 0.0) -> RunReport:
     start = time.perf_counter()
     prepare_data_dir(settings.data_dir)
     with run_lock(settings.data_dir, timeout=lock_timeout):
@@ -114,7 +121,7 @@ def run_once(settings: Settings, *, workers: int = 1, classifier: str | None = N
             rt.jobs.release_expired()
             rt.store.sweep_partials((BRONZE, SILVER, ARCHIVE))
             report = RunReport()
-            report.ingested = ingest_all(rt, pending_uploads(rt), progress, report.unreadable)
+            report.ingested = ingest_all(rt, pending_uploads(rt, settle), progress, report.unreadable)
             report.handled = drain(rt, workers, classifier, progress)
             report.counts = rt.services.meta.counts()
         finally:

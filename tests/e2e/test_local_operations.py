@@ -210,3 +210,15 @@ def test_an_unreadable_upload_is_reported_and_does_not_stop_the_others(tmp_path,
     monkeypatch.setattr(FsObjectStore, "head", original)
     invoke("--data-dir", str(tmp_path), "run", "--classifier", "none", "--workers", "1", "--quiet")
     assert len(json.loads(invoke("--data-dir", str(tmp_path), "records", "--json"))) == 2  # readable again: taken
+
+
+def test_run_with_settle_leaves_files_still_being_written_for_the_next_run(tmp_path):
+    import os
+
+    put_photo(tmp_path, "u1/old.jpg", seed=1)
+    put_photo(tmp_path, "u1/fresh.jpg", seed=2)
+    old = tmp_path / "uploads" / "u1" / "old.jpg"
+    os.utime(old, (time.time() - 60, time.time() - 60))
+    out = json.loads(invoke("--data-dir", str(tmp_path), "run", "--settle", "30", "--classifier", "none", "--json"))
+    assert out["ingested"] == 1
+    assert [r["raw_name"] for r in json.loads(invoke("--data-dir", str(tmp_path), "records", "--json"))] == ["old.jpg"]

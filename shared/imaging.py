@@ -65,8 +65,9 @@ def open_checked(data: bytes, fmt: str, limits: Limits) -> Image.Image:
     width, height = im.size
     if width <= 0 or height <= 0:
         raise errors.PermanentError(errors.CORRUPT_IMAGE, f"invalid size {width}x{height}")
-    if width * height > limits.max_pixels:
-        raise errors.PermanentError(errors.TOO_MANY_PIXELS, f"{width}x{height} > {limits.max_pixels} pixels")
+    cap = limits.max_pixels_webp if fmt == "webp" else limits.max_pixels
+    if width * height > cap:
+        raise errors.PermanentError(errors.TOO_MANY_PIXELS, f"{width}x{height} > {cap} pixels")
     return im
 
 

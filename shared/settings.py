@@ -68,6 +68,9 @@ class Limits:
 
     max_bytes: int = 50 * 1024 * 1024
     max_pixels: int = 64_000_000
+    # Pillow decodes WebP at full size into RGBA plus copies (~16 bytes per pixel measured: 800 MB for
+    # 50 MP); WebP is a web delivery format, so a lower cap costs real uploads nothing.
+    max_pixels_webp: int = 24_000_000
     max_side: int = 512
     jpeg_quality: int = 85
 
@@ -76,6 +79,7 @@ class Limits:
         return cls(
             max_bytes=_int("IMGPIPE_MAX_BYTES", cls.max_bytes),
             max_pixels=_int("IMGPIPE_MAX_PIXELS", cls.max_pixels),
+            max_pixels_webp=_int("IMGPIPE_MAX_PIXELS_WEBP", cls.max_pixels_webp),
             max_side=_int("IMGPIPE_MAX_SIDE", cls.max_side),
             jpeg_quality=_int("IMGPIPE_JPEG_QUALITY", cls.jpeg_quality),
         )

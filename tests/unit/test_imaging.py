@@ -127,3 +127,13 @@ def test_peak_memory_of_a_transparent_png_at_the_pixel_cap_stays_far_below_a_con
                          check=True, capture_output=True, text=True).stdout
     peak_mib = int(out.strip()) // 1024
     assert peak_mib < 700, f"peak RSS {peak_mib} MiB"
+
+
+def test_webp_has_its_own_lower_pixel_cap():
+    # Pillow cannot decode WebP at reduced scale; 24 MP keeps its full decode well under 0.5 GB.
+    webp = corpus.encode(Image.new("RGB", (1000, 900), (120, 30, 200)), "WEBP")
+    with pytest.raises(errors.PermanentError) as info:
+        cleanse(webp, Limits(max_pixels_webp=1000 * 900 - 1))
+    assert info.value.reason == errors.TOO_MANY_PIXELS
+    assert cleanse(webp, Limits(max_pixels_webp=1000 * 900)).width == 512
+    assert Limits().max_pixels_webp < Limits().max_pixels

@@ -58,7 +58,7 @@ demo: install ## run the local pipeline on sample photos in ./data
 	$(IMGPIPE) --data-dir $(DATA_DIR) run
 	$(IMGPIPE) --data-dir $(DATA_DIR) records
 	@echo "Bronze copies: $(DATA_DIR)/bronze, cleansed images: $(DATA_DIR)/silver, records: $(DATA_DIR)/gold/imgpipe.db."
-	@echo "Next: $(IMGPIPE) records --json | $(IMGPIPE) review list | $(IMGPIPE) --help"
+	@echo "Next, try: '$(IMGPIPE) records --json', '$(IMGPIPE) review list', '$(IMGPIPE) --help'."
 
 test: dev $(INFRA_STAMP) $(NODE_STAMP) ## install test dependencies and run the whole suite
 	$(PY) -m pytest

@@ -123,6 +123,8 @@ def run_once(settings: Settings, *, workers: int = 1, classifier: str | None = N
             report = RunReport()
             report.ingested = ingest_all(rt, pending_uploads(rt, settle), progress, report.unreadable)
             report.handled = drain(rt, workers, classifier, progress)
+            if progress:
+                _report_jobs(rt, progress)  # the last word: helpers may have settled the final jobs
             report.counts = rt.services.meta.counts()
         finally:
             rt.close()

@@ -13,7 +13,7 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from shared.ports import Copied, MissingObject, ObjectInfo, ObjectStore, UnreadableObject
 
@@ -32,10 +32,11 @@ class FsObjectStore(ObjectStore):
         self.root = Path(root).resolve()
 
     def _path(self, path: str) -> Path:
-        full = (self.root / path).resolve()
-        if self.root not in full.parents:
+        """Lexical, not resolved: a symlinked folder (uploads/ on a mounted share) is fine, ``..`` is not."""
+        rel = PurePosixPath(path)
+        if not rel.parts or rel.is_absolute() or ".." in rel.parts:
             raise ValueError(f"path escapes the data dir: {path!r}")
-        return full
+        return self.root / rel
 
     def get(self, path: str) -> bytes:
         try:
@@ -126,7 +127,11 @@ def _info(path: str, st: os.stat_result) -> ObjectInfo:
 
 
 class _AtomicWriter:
-    """Write to a temp file beside the target, then rename into place (atomic on one file system)."""
+    """Write to a temp file beside the target, fsync, then rename into place (atomic on one file system).
+
+    The fsyncs make "the record says done" imply "the bytes are on disk" even after a power cut: the
+    database commits after this returns, and without them a rename can reach the disk before the data.
+    """
 
     def __init__(self, target: Path) -> None:
         self.target = target
@@ -138,8 +143,16 @@ class _AtomicWriter:
         return self.fh
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.fh.close()
-        if exc_type is None:
-            os.replace(self.tmp, self.target)
-        else:
+        if exc_type is not None:
+            self.fh.close()
             os.unlink(self.tmp)
+            return
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+        os.replace(self.tmp, self.target)
+        folder = os.open(self.target.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)

@@ -222,3 +222,19 @@ def test_run_with_settle_leaves_files_still_being_written_for_the_next_run(tmp_p
     out = json.loads(invoke("--data-dir", str(tmp_path), "run", "--settle", "30", "--classifier", "none", "--json"))
     assert out["ingested"] == 1
     assert [r["raw_name"] for r in json.loads(invoke("--data-dir", str(tmp_path), "records", "--json"))] == ["old.jpg"]
+
+
+def test_uploads_may_be_a_symlink_to_another_folder_but_paths_cannot_escape(tmp_path):
+    share = tmp_path / "share"
+    (share / "u1").mkdir(parents=True)
+    (share / "u1" / "p.jpg").write_bytes(corpus.jpeg(corpus.photo(320, 240)))
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "uploads").symlink_to(share, target_is_directory=True)
+    invoke("--data-dir", str(data), "run", "--classifier", "none", "--workers", "1", "--quiet")
+    (record,) = json.loads(invoke("--data-dir", str(data), "records", "--json"))
+    assert record["status"] == "gold" and record["upload_path"] == "uploads/u1/p.jpg"
+    store = FsObjectStore(data)
+    for bad in ("../outside.jpg", "/etc/passwd", "bronze/../../x", ""):
+        with pytest.raises(ValueError):
+            store.put(bad, b"x")

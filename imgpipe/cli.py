@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from shared.local.bootstrap import LocalRuntime, PipelineUnavailable, bootstrap
-from shared.settings import Settings
+from shared.settings import Settings, SettingsError
 
 EXIT_UNAVAILABLE = 2
 
@@ -45,7 +45,7 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except PipelineUnavailable as exc:
+        except (PipelineUnavailable, SettingsError) as exc:
             fail(str(exc))
         except OSError as exc:
             fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))

@@ -46,14 +46,29 @@ APP_SETTINGS = {
 }
 
 
-def _int(name: str, default: int) -> int:
+class SettingsError(ValueError):
+    """A setting holds a value that cannot be used; the message names the setting."""
+
+
+def _number(name: str, default: float, kind: type) -> float:
     raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
+    if raw in (None, ""):
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
+    if value < 0:
+        raise SettingsError(f"{name}={raw!r} must not be negative")
+    return value
+
+
+def _int(name: str, default: int) -> int:
+    return int(_number(name, default, int))
 
 
 def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return float(raw) if raw not in (None, "") else default
+    return float(_number(name, default, float))
 
 
 @dataclass(frozen=True)

@@ -238,3 +238,9 @@ def test_uploads_may_be_a_symlink_to_another_folder_but_paths_cannot_escape(tmp_
     for bad in ("../outside.jpg", "/etc/passwd", "bronze/../../x", ""):
         with pytest.raises(ValueError):
             store.put(bad, b"x")
+
+
+def test_a_bad_setting_is_one_line_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMGPIPE_MAX_PIXELS", "lots")
+    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "status"])
+    assert result.exit_code == 2 and "IMGPIPE_MAX_PIXELS='lots' is not a valid int" in result.output

@@ -125,6 +125,9 @@ class Classification:
 
 
 class Classifier(abc.ABC):
+    # The model behind it, when known (an endpoint learns it from its first answer).
+    model_version: str | None = None
+
     @abc.abstractmethod
     def classify(self, images: list[bytes]) -> Classification:
         """One prediction per image, in order; malformed answers raise TransientError."""

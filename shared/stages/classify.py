@@ -33,7 +33,7 @@ def reclassify(svc: Services, model_version: str, batch_size: int = 16) -> int:
 
     Records a person has reviewed keep the person's answer and are skipped.
     """
-    current = svc.classifier.model_version if hasattr(svc.classifier, "model_version") else None
+    current = svc.classifier.model_version
     if current is not None and current != model_version:
         raise ValueError(f"the configured model is {current}, not {model_version}")
     stale = [r for status in _SCORED for r in svc.meta.find(status=status)

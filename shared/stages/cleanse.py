@@ -81,10 +81,10 @@ def _link_duplicate(svc: Services, record: Record, owner: str) -> Record:
     if original is None or original.status not in CLEANSED:
         state = original.status if original else "missing"
         raise errors.TransientError(f"original upload {owner} not cleansed yet ({state})")
+    record.duplicate_of = owner
     if original.status == REJECTED:
-        return _reject(svc, _as_duplicate(record, owner), errors.PermanentError(
+        return _reject(svc, record, errors.PermanentError(
             original.reason or errors.CORRUPT_IMAGE, f"same bytes as rejected upload {owner}"))
-    record = _as_duplicate(record, owner)
     now = iso(svc.clock())
     record.status = DUPLICATE
     record.reason = record.reason_detail = None  # a replay after failed attempts: those errors are over
@@ -94,11 +94,6 @@ def _link_duplicate(svc: Services, record: Record, owner: str) -> Record:
     record.updated_ts = now
     record.add_lineage("gold", None, now)
     svc.meta.put(record)
-    return record
-
-
-def _as_duplicate(record: Record, owner: str) -> Record:
-    record.duplicate_of = owner
     return record
 
 

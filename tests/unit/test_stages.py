@@ -62,12 +62,18 @@ def test_same_bytes_link_to_the_first_upload_and_skip_cleansing():
     assert svc.store.writes == writes + 1  # only the bronze copy of the second upload
 
 
-def test_duplicate_waits_for_its_original():
-    svc = services()
+def same_bytes_twice_first_claimed(svc):
+    """Two uploads of the same bytes, ingested; the first has claimed the checksum but is not cleansed."""
     ingest(svc, upload(svc, "uploads/u1/a.jpg"))
     ingest(svc, upload(svc, "uploads/u2/b.jpg"))
     first, second = svc.queue.drain(INGEST_QUEUE)
     svc.meta.claim_checksum(svc.meta.get(first["upload_id"]).sha256, first["upload_id"])
+    return first, second
+
+
+def test_duplicate_waits_for_its_original():
+    svc = services()
+    first, second = same_bytes_twice_first_claimed(svc)
     with pytest.raises(errors.TransientError):
         cleanse(svc, second)
     assert cleanse(svc, first).status == GOLD and cleanse(svc, second).status == DUPLICATE
@@ -202,10 +208,7 @@ def test_a_bad_image_alone_in_its_batch_is_rejected_too():
 
 def test_a_replayed_duplicate_does_not_keep_the_error_of_its_failed_attempts():
     svc = services()
-    ingest(svc, upload(svc, "uploads/u1/a.jpg"))
-    ingest(svc, upload(svc, "uploads/u2/b.jpg"))
-    first, second = svc.queue.drain(INGEST_QUEUE)
-    svc.meta.claim_checksum(svc.meta.get(first["upload_id"]).sha256, first["upload_id"])
+    first, second = same_bytes_twice_first_claimed(svc)
     mark_failed(svc, second["upload_id"], INGEST_QUEUE, "TransientError: original not cleansed yet")
     cleanse(svc, first)
     replayed = cleanse(svc, second)

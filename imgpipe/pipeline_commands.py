@@ -56,7 +56,7 @@ def run(obj: Context, workers: int, classifier: str, settle: float, lock_timeout
     except AlreadyRunning as exc:
         click.echo(f"imgpipe: {exc}; stepping aside", err=True)
         return
-    unreadable = getattr(report, "unreadable", [])
+    unreadable = report.unreadable
     if as_json:
         emit_json({"ingested": report.ingested, "handled": report.handled, "seconds": round(report.seconds, 3),
                    "counts": report.counts, "unreadable": unreadable})

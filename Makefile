@@ -66,8 +66,9 @@ test: dev $(INFRA_STAMP) $(NODE_STAMP) ## install test dependencies and run the 
 test-unit: dev ## fast unit tests only
 	$(PY) -m pytest tests/unit
 
-lint: dev ## ruff
+lint: dev ## ruff and the import contracts (import-linter, pyproject.toml)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 infra-tools: $(INFRA_STAMP) ## install checkov into .venv-infra
 

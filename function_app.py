@@ -3,9 +3,9 @@
 import azure.functions as func
 
 from functions.classify import bp as classify_bp
+from functions.cleanse import bp as cleanse_bp
 from functions.ingest import bp as ingest_bp
-from functions.process import bp as process_bp
 
 app = func.FunctionApp()
-for blueprint in (ingest_bp, process_bp, classify_bp):
+for blueprint in (ingest_bp, cleanse_bp, classify_bp):
     app.register_functions(blueprint)

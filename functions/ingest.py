@@ -15,8 +15,8 @@ import os
 
 import azure.functions as func
 
+from shared.azure import handlers
 from shared.azure.bootstrap import services
-from shared.azure.uploads import ingest_blob
 
 bp = func.Blueprint()
 log = logging.getLogger(__name__)
@@ -38,6 +38,6 @@ def trigger_source(value: str | None) -> func.BlobSource:
                  source=trigger_source(os.environ.get(SOURCE_SETTING)))
 def ingest(upload: func.InputStream) -> None:
     """The blob's bytes are not read here: the store streams them to bronze while hashing."""
-    record = ingest_blob(services(), upload.name or "")
+    record = handlers.ingest(services(), upload.name or "")
     if record is not None:
-        log.info("upload %s -> %s (%s)", upload.name, record.upload_id, record.status)
+        log.info("upload %r -> %s (%s)", upload.name, record.upload_id, record.status)

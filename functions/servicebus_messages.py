@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.azure.delivery import Delivery
+from shared.azure.settle import Delivery
 
 
 def delivery_of(message: Any) -> Delivery:
     """``message`` is an ``azure.servicebus.ServiceBusReceivedMessage`` (from the SDK-type binding)."""
-    # The AMQP header's delivery-count counts prior deliveries: 0 on the first, so the attempt is one more.
     return Delivery(message=message, body=_body(message.body), message_id=str(message.message_id),
-                    attempt=int(message.delivery_count or 0) + 1)
+                    attempt=attempt_of(message.delivery_count))
+
+
+def attempt_of(delivery_count: Any) -> int | None:
+    """The host's AMQP header count is already 1-based (its converter adds one); a missing count is unknown.
+
+    Never guess "first" for a missing count: the record would then never be
+    marked failed before the broker dead-letters the message.
+    """
+    if isinstance(delivery_count, int) and not isinstance(delivery_count, bool) and delivery_count >= 1:
+        return delivery_count
+    return None
 
 
 def _body(body: Any) -> bytes:

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import click
 
-from shared.local.bootstrap import LocalRuntime, PipelineUnavailable, bootstrap
+from imgpipe.backends import BACKENDS, LOCAL, open_operations, open_runtime
+from shared.errors import PipelineUnavailable
+from shared.runtime import Operations, Runtime
 from shared.settings import Settings, SettingsError
 
 EXIT_UNAVAILABLE = 2
@@ -19,17 +21,16 @@ class Context:
     def __init__(self, data_dir: Path) -> None:
         self.settings = Settings.from_env().with_(data_dir=data_dir)
 
-    def runtime(self, classifier: str | None = "none", backend: str = "local") -> LocalRuntime:
-        if backend == "azure":  # Cosmos DB records and Service Bus dead letters, shaped like the local runtime
-            from shared.azure.operations import operations
+    def runtime(self, backend: str, classifier: str | None) -> Runtime:
+        return open_runtime(backend, self.settings, classifier)
 
-            return operations(self.settings)  # type: ignore[return-value]
-        return bootstrap(self.settings, classifier=classifier)
+    def operations(self, backend: str, classifier: str | None = "none") -> Operations:
+        return open_operations(backend, self.settings, classifier)
 
 
-# ``--backend`` on run, status, records and dlq: the same commands against Azure services (settings from env).
+# Every command takes --backend: the same command against the local data dir or the Azure services.
 backend_option = click.option(
-    "--backend", type=click.Choice(["local", "azure"]), default="local", show_default=True, envvar="IMGPIPE_BACKEND",
+    "--backend", type=click.Choice(BACKENDS), default=LOCAL, show_default=True, envvar="IMGPIPE_BACKEND",
     help="local: data dir + SQLite. azure: Blob Storage + Cosmos DB (+ Service Bus DLQs), from IMAGES_STORAGE, "
     "COSMOS_ENDPOINT, SERVICEBUS... (env IMGPIPE_BACKEND).")
 
@@ -67,6 +68,7 @@ def cli(ctx: click.Context, data_dir: Path, verbose: int) -> None:
     Example:
       imgpipe --data-dir data run        # process everything in data/uploads/
       imgpipe status                     # counts per status, recent errors
+      imgpipe status --backend azure     # the same against Blob Storage + Cosmos DB
     """
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -86,4 +88,10 @@ def main() -> None:
 
 
 # The commands register themselves on ``cli``; imported last because they import it.
-from imgpipe import pipeline_commands, query_commands, review_commands  # noqa: E402, F401
+from imgpipe import (  # noqa: E402, F401
+    data_commands,
+    pipeline_commands,
+    query_commands,
+    review_commands,
+    rework_commands,
+)

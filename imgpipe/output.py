@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 import click
@@ -11,21 +12,33 @@ import click
 from shared.records import STATUSES
 
 
-def emit_json(data: Any) -> None:
-    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+def _text(data: Any, indent: int | None = 2) -> str:
+    text = json.dumps(data, indent=indent, ensure_ascii=False, default=str)
     # A path from a non-UTF-8 file name holds lone surrogates: print them as JSON escapes, not a crash.
-    click.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def status_table(counts: dict[str, int], jobs: dict[str, int]) -> str:
+def emit_json(data: Any) -> None:
+    click.echo(_text(data))
+
+
+def emit_json_lines(items: Iterable[Any]) -> None:
+    """One JSON array, written item by item: memory stays flat however many records there are."""
+    first = True
+    for item in items:
+        click.echo(("[\n  " if first else ",\n  ") + _text(item, None), nl=False)
+        first = False
+    click.echo("[]" if first else "\n]")
+
+
+def status_table(counts: dict[str, int], dead_letters: dict[str, int]) -> str:
     lines = [f"{'status':<14}{'count':>8}"]
     for status in (*STATUSES, *sorted(set(counts) - set(STATUSES))):
         if counts.get(status):
             lines.append(f"{status:<14}{counts[status]:>8}")
     lines.append(f"{'total':<14}{sum(counts.values()):>8}")
-    dead = sum(n for k, n in jobs.items() if k.endswith(":dead"))
-    waiting = sum(n for k, n in jobs.items() if k.endswith((":pending", ":running")))
-    lines.append(f"queued jobs: {waiting}   dead letters: {dead}")
+    per_queue = ", ".join(f"{q} {n}" for q, n in sorted(dead_letters.items()) if n)
+    lines.append(f"dead letters: {sum(dead_letters.values())}" + (f" ({per_queue})" if per_queue else ""))
     return "\n".join(lines)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from imgpipe.cli import Context, backend_option, cli, fail
-from imgpipe.output import emit_json, status_table
-from shared.records import FAILED, REJECTED, STATUSES
+from imgpipe.output import emit_json, emit_json_lines, status_table
+from shared.ports import RecordQuery
+from shared.records import STATUSES, Status
 
 
 @cli.command()
@@ -15,26 +16,23 @@ from shared.records import FAILED, REJECTED, STATUSES
 @backend_option
 @click.pass_obj
 def status(obj: Context, as_json: bool, error_count: int, backend: str) -> None:
-    """Counts per status, queued and dead-lettered jobs, and the most recent errors.
+    """Counts per status, dead letters per queue, and the most recent errors.
 
     \b
     Example:
       imgpipe status --json | jq .counts
       imgpipe status --backend azure
     """
-    rt = obj.runtime(backend=backend)
-    try:
-        counts, jobs = rt.services.meta.counts(), rt.jobs.counts()
-        problems = rt.services.meta.find(status=REJECTED) + rt.services.meta.find(status=FAILED)
-    finally:
-        rt.close()
+    with obj.operations(backend) as ops:
+        counts, dead = ops.services.meta.counts(), ops.dead_letters.counts()
+        problems = list(ops.services.meta.scan(RecordQuery(statuses=(Status.REJECTED, Status.FAILED))))
     recent = sorted(problems, key=lambda r: r.updated_ts or "", reverse=True)[:error_count]
     errors = [{"upload_id": r.upload_id, "status": r.status, "reason": r.reason, "detail": r.reason_detail,
                "raw_name": r.raw_name} for r in recent]
     if as_json:
-        emit_json({"counts": counts, "jobs": jobs, "recent_errors": errors})
+        emit_json({"counts": counts, "dead_letters": dead, "recent_errors": errors})
         return
-    click.echo(status_table(counts, jobs))
+    click.echo(status_table(counts, dead))
     if errors:
         click.echo("\nrecent errors:")
         for e in errors:
@@ -42,63 +40,64 @@ def status(obj: Context, as_json: bool, error_count: int, backend: str) -> None:
 
 
 @cli.command()
-@click.option("--status", "status_filter", type=click.Choice(STATUSES), help="Only records in this status.")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES),
+              help="Only records in this status (repeatable).")
+@click.option("--user", help="Only this user's records.")
 @click.option("--limit", type=int, default=None, help="At most this many records.")
+@click.option("--all", "include_superseded", is_flag=True,
+              help="Include records superseded by a newer upload of the same name (history).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of whole records (snake_case keys).")
 @backend_option
 @click.pass_obj
-def records(obj: Context, status_filter: str | None, limit: int | None, as_json: bool, backend: str) -> None:
-    """List gold records.
+def records(obj: Context, statuses: tuple[str, ...], user: str | None, limit: int | None,
+            include_superseded: bool, as_json: bool, backend: str) -> None:
+    """List gold records (the current version of each upload unless --all).
 
     \b
     Example:
       imgpipe records --status needs_review --json
       imgpipe records --backend azure --status rejected
+      imgpipe records --all --user seller42      # with the versions a re-upload replaced
     """
-    rt = obj.runtime(backend=backend)
-    try:
-        found = rt.services.meta.find(status=status_filter, limit=limit)
-    finally:
-        rt.close()
-    if as_json:
-        emit_json([r.to_dict() for r in found])
-        return
-    for r in found:
-        what = r.label or r.reason or r.duplicate_of or ""
-        click.echo(f"{r.upload_id[:12]}  {r.status:<12} {r.user_id:<16} {r.raw_name[:40]!r:<44} {what}")
+    query = RecordQuery(statuses=statuses, user_id=user, limit=limit, current_only=not include_superseded)
+    with obj.operations(backend) as ops:
+        found = ops.services.meta.scan(query)
+        if as_json:
+            emit_json_lines(r.to_dict() for r in found)
+            return
+        for r in found:
+            what = r.label or r.reason or r.duplicate_of or ""
+            click.echo(f"{r.upload_id[:12]}  {r.status:<12} {r.user_id:<16} {r.raw_name[:40]!r:<44} {what}")
 
 
 @cli.group()
 def dlq() -> None:
-    """The dead-letter queue: jobs whose retries ran out, or bad messages."""
+    """The dead-letter queue: messages whose retries ran out, or that could not be understood."""
 
 
 @dlq.command("list")
+@click.option("--limit", type=int, default=100, show_default=True, help="At most this many dead letters.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @backend_option
 @click.pass_obj
-def dlq_list(obj: Context, as_json: bool, backend: str) -> None:
-    """List dead-lettered jobs with their last error.
+def dlq_list(obj: Context, limit: int, as_json: bool, backend: str) -> None:
+    """List dead letters with their reason and last error.
 
     \b
     Example:
       imgpipe dlq list
-      imgpipe dlq list --backend azure   # the Functions app's Service Bus DLQs (ingest, classify)
+      imgpipe dlq list --backend azure   # the Functions app's Service Bus DLQs (cleanse, classify)
     """
-    rt = obj.runtime(backend=backend)
-    try:
-        dead = rt.jobs.dead()
-    finally:
-        rt.close()
-    rows = [{"queue": j.queue, "message_id": j.message_id, "attempts": j.attempts, "error": j.last_error}
-            for j in dead]
+    with obj.operations(backend) as ops:
+        rows = [d.to_dict() for d in ops.dead_letters.list(limit)]
     if as_json:
         emit_json(rows)
         return
     if not rows:
         click.echo("no dead letters")
     for row in rows:
-        click.echo(f"{row['queue']:<9} {row['message_id']}  attempts={row['attempts']}  {row['error']}")
+        click.echo(f"{row['queue']:<9} {row['message_id']}  attempts={row['attempts']}  "
+                   f"{row['reason'] or ''}: {row['detail'] or ''}")
 
 
 @dlq.command("replay")
@@ -107,7 +106,7 @@ def dlq_list(obj: Context, as_json: bool, backend: str) -> None:
 @backend_option
 @click.pass_obj
 def dlq_replay(obj: Context, message_id: str | None, replay_all: bool, backend: str) -> None:
-    """Send dead-lettered jobs again; the next `imgpipe run` processes them.
+    """Send dead letters again: locally the next `imgpipe run` processes them, in Azure the Functions app.
 
     \b
     Example:
@@ -116,9 +115,6 @@ def dlq_replay(obj: Context, message_id: str | None, replay_all: bool, backend: 
     """
     if bool(message_id) == replay_all:
         fail("give exactly one of --id ID or --all")
-    rt = obj.runtime(backend=backend)
-    try:
-        count = rt.jobs.replay(None if replay_all else message_id)
-    finally:
-        rt.close()
+    with obj.operations(backend) as ops:
+        count = ops.dead_letters.replay(None if replay_all else message_id)
     click.echo(f"replayed {count} message(s)")

@@ -118,8 +118,9 @@ var imageContainers = [
   bronzeContainer
   silverContainer
 ]
+// Named after the step that consumes them (shared/layout.py Queue).
 var queueNames = [
-  'ingest'
+  'cleanse'
   'classify'
 ]
 var cosmosDatabaseName = 'imgpipe'
@@ -150,6 +151,13 @@ var cosmosContainers = [
       {
         path: '/category/?'
       }
+      {
+        path: '/reason/?'
+      }
+      {
+        // records --all / export: current versions are those no re-upload superseded.
+        path: '/superseded_by/?'
+      }
     ]
     compositeIndexes: [
       [
@@ -177,6 +185,13 @@ var cosmosContainers = [
   {
     // One claim per checksum (id = sha256): conditional create to claim, point read to look up.
     name: 'checksums'
+    partitionKey: '/id'
+    includedPaths: []
+    compositeIndexes: []
+  }
+  {
+    // One pointer per upload path (id = sha256 of the path) to its current record: re-uploads.
+    name: 'names'
     partitionKey: '/id'
     includedPaths: []
     compositeIndexes: []
@@ -373,7 +388,7 @@ module functionApp 'modules/functionapp.bicep' = {
     keyVaultUri: keyVault.outputs.uri
     mlEndpointKeySecretName: mlEndpointKeySecretName
     classifyConfidenceThreshold: classifyConfidenceThreshold
-    serviceBusMaxDeliveryCount: queueMaxDeliveryCount
+    maxAttempts: queueMaxDeliveryCount
     maximumInstanceCount: functionMaximumInstances
     instanceMemoryMB: functionInstanceMemoryMB
     virtualNetworkSubnetId: enablePrivateNetworking ? '${resourceIdPrefix}Microsoft.Network/virtualNetworks/${names.vnet}/subnets/app' : ''

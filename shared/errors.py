@@ -33,6 +33,14 @@ class PipelineError(Exception):
     """Base of imgpipe's own errors."""
 
 
+class PipelineUnavailable(PipelineError):
+    """The pipeline itself cannot work (unwritable data dir, locked database, unreachable service).
+
+    Not about one upload: every runtime stops and says why in one line (the
+    CLI exits 2), instead of failing each upload in turn.
+    """
+
+
 class PermanentError(PipelineError):
     """Bad input: never retried; the record ends rejected with ``reason``."""
 

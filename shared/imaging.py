@@ -20,6 +20,9 @@ from shared.color import to_resizable, to_srgb
 from shared.formats import SNIFF_BYTES, describe, sniff
 from shared.settings import Limits
 
+# Raise when the code that shapes silver changes (colour handling, resampling, encoder settings):
+# records made by other rules are then recomputed by ``imgpipe reprocess``, and only they.
+CLEANSE_REVISION = 1
 # Pillow's plugin names for the formats we allow; opening is restricted to the sniffed one.
 _PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "bmp": "BMP", "tiff": "TIFF"}
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
@@ -38,6 +41,15 @@ class Cleansed:
     width: int
     height: int
     raw: Header
+
+
+def cleanse_version(limits: Limits) -> str:
+    """The version of the rules that make silver: the revision plus every setting that shapes the output.
+
+    Limits that only admit or refuse an upload (bytes, pixels) are not part of
+    it: they change which uploads get a silver image, not what it looks like.
+    """
+    return f"r{CLEANSE_REVISION}-{limits.max_side}px-q{limits.jpeg_quality}"
 
 
 def check_bytes(data: bytes, limits: Limits) -> str:

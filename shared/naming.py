@@ -13,7 +13,7 @@ import re
 import unicodedata
 from datetime import datetime
 
-from shared.settings import BRONZE, SILVER, UPLOADS
+from shared.layout import Zone
 
 ANONYMOUS = "anonymous"
 _SAFE_USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -31,6 +31,11 @@ def upload_id_for(upload_path: str, version: str) -> str:
     return digest[:32]
 
 
+def path_key(upload_path: str) -> str:
+    """A fixed-size key for an upload path (re-upload pointers): any bytes in, hex out, usable as a Cosmos id."""
+    return hashlib.sha256(_utf8(upload_path)).hexdigest()
+
+
 def _utf8(text: str) -> bytes:
     """UTF-8, also for a file name that is not (Linux hands its bytes over as lone surrogates)."""
     return text.encode("utf-8", "surrogatepass")
@@ -46,7 +51,7 @@ def safe_user_id(raw: str) -> str:
 
 def split_upload_path(upload_path: str) -> tuple[str, str]:
     """``uploads/{user}/{name}`` -> (user_id, raw_name); a file directly in uploads/ is anonymous."""
-    rel = upload_path.split("/", 1)[1] if upload_path.startswith(UPLOADS + "/") else upload_path
+    rel = upload_path.split("/", 1)[1] if upload_path.startswith(Zone.UPLOADS + "/") else upload_path
     parts = rel.split("/")
     if len(parts) == 1:
         return ANONYMOUS, parts[0]
@@ -64,7 +69,7 @@ def extension_for(fmt: str | None) -> str:
 
 
 def bronze_path(upload_ts: datetime, user_id: str, upload_id: str, fmt: str | None) -> str:
-    return f"{BRONZE}/{upload_ts:%Y/%m/%d}/{user_id}/{upload_id}{extension_for(fmt)}"
+    return f"{Zone.BRONZE}/{upload_ts:%Y/%m/%d}/{user_id}/{upload_id}{extension_for(fmt)}"
 
 
 def silver_name(sha256: str) -> str:
@@ -73,4 +78,4 @@ def silver_name(sha256: str) -> str:
 
 def silver_path(upload_ts: datetime, sha256: str) -> str:
     """Content-addressed by the raw bytes' sha256: duplicates and re-runs hit the same object."""
-    return f"{SILVER}/{upload_ts:%Y/%m/%d}/{silver_name(sha256)}"
+    return f"{Zone.SILVER}/{upload_ts:%Y/%m/%d}/{silver_name(sha256)}"

@@ -73,6 +73,45 @@ class ConcurrencyError(Exception):
     """Someone else wrote the record since it was read (etag mismatch): read again."""
 
 
+@dataclass(frozen=True)
+class CurrentUpload:
+    """The pointer from an upload path to its current record (see ``shared.stages.reupload``)."""
+
+    upload_path: str
+    upload_id: str
+    previous: str | None = None  # the record this one replaced, kept so a re-run links the same pair
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordQuery:
+    """Which records to read, in ``(upload_ts, upload_id)`` order; every backend answers it the same way.
+
+    ``after`` is keyset paging (the last ``(upload_ts, upload_id)`` seen), which
+    every store can answer without OFFSET. ``current_only`` leaves out records a
+    newer version of the same upload has superseded.
+    """
+
+    statuses: tuple[str, ...] = ()
+    user_id: str | None = None
+    reason: str | None = None
+    category: str | None = None
+    since: str | None = None  # upload_ts >= since (ISO 8601, as stored)
+    current_only: bool = False
+    after: tuple[str, str] | None = None
+    limit: int | None = None
+
+    def matches(self, record: Record) -> bool:
+        """The query as a predicate: the in-memory store uses it, and tests check the others against it."""
+        return ((not self.statuses or record.status in self.statuses)
+                and (self.user_id is None or record.user_id == self.user_id)
+                and (self.reason is None or record.reason == self.reason)
+                and (self.category is None or record.category == self.category)
+                and (self.since is None or record.upload_ts >= self.since)
+                and (not self.current_only or record.superseded_by is None)
+                and (self.after is None or (record.upload_ts, record.upload_id) > self.after))
+
+
 class MetadataStore(abc.ABC):
     @abc.abstractmethod
     def get(self, upload_id: str) -> Record | None: ...
@@ -95,7 +134,19 @@ class MetadataStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def find(self, status: str | None = None, limit: int | None = None) -> list[Record]: ...
+    def get_current(self, upload_path: str) -> CurrentUpload | None:
+        """The pointer to the current record of an upload path (a point read)."""
+
+    @abc.abstractmethod
+    def set_current(self, pointer: CurrentUpload) -> bool:
+        """Create the pointer (``etag`` None) or replace it if unchanged since read; False when someone was first."""
+
+    @abc.abstractmethod
+    def scan(self, query: RecordQuery) -> Iterator[Record]:
+        """Records matching ``query``, streamed in ``(upload_ts, upload_id)`` order."""
+
+    def find(self, status: str | None = None, limit: int | None = None) -> list[Record]:
+        return list(self.scan(RecordQuery(statuses=(status,) if status else (), limit=limit)))
 
     @abc.abstractmethod
     def counts(self) -> dict[str, int]: ...
@@ -105,8 +156,11 @@ class JobQueue(abc.ABC):
     """The sending side of a queue; consumers belong to the runtime."""
 
     @abc.abstractmethod
-    def send(self, queue: str, message_id: str, body: dict[str, Any]) -> None:
-        """Send at most once per message_id within the dedup window (idempotent enqueue)."""
+    def send(self, queue: str, message_id: str, body: dict[str, Any]) -> bool:
+        """Enqueue; ``message_id`` is the upload id. Consumers are idempotent, so a second copy is harmless.
+
+        Returns False when the queue knows the same message is already waiting (nothing was added).
+        """
 
 
 @dataclass(frozen=True)

@@ -8,24 +8,35 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-# Statuses. A record moves forward only; the last five are terminal.
-BRONZE = "bronze"
-SILVER = "silver"
-GOLD = "gold"
-CLASSIFIED = "classified"
-NEEDS_REVIEW = "needs_review"
-DUPLICATE = "duplicate"
-REJECTED = "rejected"
-FAILED = "failed"
 
-STATUSES = (BRONZE, SILVER, GOLD, CLASSIFIED, NEEDS_REVIEW, DUPLICATE, REJECTED, FAILED)
+class Status(StrEnum):
+    """Where a record stands. A record moves forward only (a replay or a rule change moves it on again).
+
+    Every status is set by some stage: ``bronze`` by ingest; ``gold``,
+    ``duplicate`` and ``rejected`` by cleanse; ``classified`` and
+    ``needs_review`` by classify (or a reviewer); ``failed`` when retries ran out.
+    """
+
+    BRONZE = "bronze"
+    GOLD = "gold"
+    CLASSIFIED = "classified"
+    NEEDS_REVIEW = "needs_review"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
 # Terminal states. ``gold`` is terminal too when classification is switched off,
 # and ``failed`` is the only one a replay from the dead-letter queue leaves again.
-TERMINAL = frozenset({CLASSIFIED, NEEDS_REVIEW, DUPLICATE, REJECTED, FAILED})
-# Past the cleanse stage: a re-delivered ingest message has nothing left to do.
-CLEANSED = frozenset({GOLD, CLASSIFIED, NEEDS_REVIEW, DUPLICATE, REJECTED})
+TERMINAL = frozenset({Status.CLASSIFIED, Status.NEEDS_REVIEW, Status.DUPLICATE, Status.REJECTED, Status.FAILED})
+# Past the cleanse stage: a re-delivered cleanse message has nothing left to do (unless the rules changed).
+CLEANSED = frozenset({Status.GOLD, Status.CLASSIFIED, Status.NEEDS_REVIEW, Status.DUPLICATE, Status.REJECTED})
+# Records with a silver image of their own or shared with their original.
+WITH_SILVER = frozenset({Status.GOLD, Status.CLASSIFIED, Status.NEEDS_REVIEW, Status.DUPLICATE})
 RETRIES_EXHAUSTED = "retries_exhausted"
 
 
@@ -72,6 +83,11 @@ class Record:
     lineage: list[dict[str, Any]] = field(default_factory=list)
     predictions: list[dict[str, Any]] = field(default_factory=list)
     updated_ts: str | None = None
+    # The version of the cleansing rules that made the silver image (``shared.imaging.cleanse_version``).
+    cleanse_version: str | None = None
+    # Re-uploads: the same user and name with new bytes. The newest record is current, the old one history.
+    supersedes: str | None = None
+    superseded_by: str | None = None
     # Store-managed concurrency token (SQLite row version, Cosmos _etag); not data.
     etag: str | None = field(default=None, compare=False, repr=False)
 

@@ -12,22 +12,6 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-# Blob containers (Azure) and folders (local runtime) of the medallion layout.
-UPLOADS = "uploads"
-BRONZE = "bronze"
-SILVER = "silver"
-ARCHIVE = "archive"
-CONTAINERS = (UPLOADS, BRONZE, SILVER)
-
-# Queues (Service Bus in Azure, a SQLite table locally).
-INGEST_QUEUE = "ingest"
-CLASSIFY_QUEUE = "classify"
-QUEUES = (INGEST_QUEUE, CLASSIFY_QUEUE)
-
-# Cosmos DB containers: one record per upload, one claim per checksum.
-RECORDS_CONTAINER = "records"
-CHECKSUMS_CONTAINER = "checksums"
-
 # App setting names shared by code, bindings, local.settings.sample.json and infra.
 APP_SETTINGS = {
     "IMAGES_STORAGE": "Blob Storage of uploads/bronze/silver: a connection string "
@@ -41,8 +25,8 @@ APP_SETTINGS = {
     "ML_ENDPOINT_URL": "Azure ML online endpoint scoring URI; unset = in-process model",
     "ML_ENDPOINT_KEY": "endpoint key (a Key Vault reference in Azure); unset = Entra token auth",
     "CLASSIFY_CONFIDENCE_THRESHOLD": "below this confidence a prediction goes to needs_review (default 0.5)",
-    "SERVICEBUS_MAX_DELIVERY_COUNT": "the queues' maxDeliveryCount (default 10): on that delivery a failing "
-    "message marks its record failed before the broker dead-letters it",
+    "IMGPIPE_MAX_ATTEMPTS": "deliveries of a message before it is dead-lettered (default 5, 1-100); infra sets the "
+    "queues' maxDeliveryCount from the same parameter",
 }
 
 
@@ -63,8 +47,11 @@ def _number(name: str, default: float, kind: type) -> float:
     return value
 
 
-def _int(name: str, default: int) -> int:
-    return int(_number(name, default, int))
+def _int(name: str, default: int, maximum: int | None = None, minimum: int = 0) -> int:
+    value = int(_number(name, default, int))
+    if value < minimum or (maximum is not None and value > maximum):
+        raise SettingsError(f"{name}={value} must be between {minimum} and {maximum}")
+    return value
 
 
 def _float(name: str, default: float) -> float:
@@ -100,9 +87,19 @@ class Limits:
         )
 
 
+# Service Bus allows more, but a message delivered a hundred times is a bug, not bad luck.
+MAX_ATTEMPTS_LIMIT = 100
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff for transient errors; after max_attempts the job is dead-lettered."""
+    """Exponential backoff for transient errors; after max_attempts the job is dead-lettered.
+
+    ``max_attempts`` is one setting for every runtime: the local job queue reads
+    it, the Functions app reads it to know a message's last delivery, and
+    ``infra/`` sets the Service Bus queues' ``maxDeliveryCount`` and this app
+    setting from one parameter (the drift test checks it).
+    """
 
     max_attempts: int = 5
     base_delay: float = 0.5
@@ -115,7 +112,7 @@ class RetryPolicy:
     @classmethod
     def from_env(cls) -> RetryPolicy:
         return cls(
-            max_attempts=_int("IMGPIPE_MAX_ATTEMPTS", cls.max_attempts),
+            max_attempts=_int("IMGPIPE_MAX_ATTEMPTS", cls.max_attempts, maximum=MAX_ATTEMPTS_LIMIT, minimum=1),
             base_delay=_float("IMGPIPE_RETRY_BASE_DELAY", cls.base_delay),
             max_delay=_float("IMGPIPE_RETRY_MAX_DELAY", cls.max_delay),
         )

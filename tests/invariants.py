@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 from PIL import Image
 
-from shared.records import CLASSIFIED, DUPLICATE, GOLD, NEEDS_REVIEW, REJECTED, TERMINAL, Record
+from shared.records import TERMINAL, Record, Status
 from tests.corpus import OK, Expect
 
-OK_STATUSES = {GOLD, CLASSIFIED, NEEDS_REVIEW}
+OK_STATUSES = {Status.GOLD, Status.CLASSIFIED, Status.NEEDS_REVIEW}
 
 
 def outcome(record: Record) -> str:
@@ -32,21 +32,21 @@ def check_run(records: list[Record], items: dict[str, tuple[bytes, Expect]], rea
     groups: dict[str, Counter] = defaultdict(Counter)
     for rel, (data, expect) in items.items():
         (record,) = by_upload[rel]  # exactly one record per input
-        assert record.status in (TERMINAL | ({GOLD} if not classified else set())), (rel, record.status)
+        assert record.status in (TERMINAL | ({Status.GOLD} if not classified else set())), (rel, record.status)
         assert read(record.raw_path) == data, f"bronze of {rel} is not byte-identical"
         assert record.sha256 == hashlib.sha256(data).hexdigest() and record.raw_size == len(data)
         groups[record.sha256][outcome(record)] += 1
         if expect.outcome == "rejected":
-            assert (record.status, record.reason) == (REJECTED, expect.reason), (rel, record.reason_detail)
+            assert (record.status, record.reason) == (Status.REJECTED, expect.reason), (rel, record.reason_detail)
             continue
-        if expect.outcome == OK and record.status != DUPLICATE:
+        if expect.outcome == OK and record.status != Status.DUPLICATE:
             check_silver(rel, record, read(record.cleansed_path or ""), expect)
-        if record.status == DUPLICATE:
+        if record.status == Status.DUPLICATE:
             original = next(r for r in records if r.upload_id == record.duplicate_of)
             assert original.sha256 == record.sha256 and original.cleansed_path == record.cleansed_path
     for sha, outcomes in groups.items():
-        if sum(outcomes.values()) > 1 and REJECTED not in outcomes:
-            assert outcomes[OK] == 1 and outcomes[DUPLICATE] == sum(outcomes.values()) - 1, (sha, outcomes)
+        if sum(outcomes.values()) > 1 and Status.REJECTED not in outcomes:
+            assert outcomes[OK] == 1 and outcomes[Status.DUPLICATE] == sum(outcomes.values()) - 1, (sha, outcomes)
 
 
 def check_silver(rel: str, record: Record, data: bytes, expect: Expect) -> None:
@@ -70,6 +70,6 @@ def normalized(records: list[Record]) -> list[tuple]:
     """A run's outcome without timestamps or which-of-two-duplicates-came-first."""
     rows = []
     for r in records:
-        status = "gold-or-duplicate" if r.status in (GOLD, DUPLICATE, CLASSIFIED, NEEDS_REVIEW) else r.status
+        status = "gold-or-duplicate" if r.status in (*OK_STATUSES, Status.DUPLICATE) else r.status
         rows.append((r.upload_path, status, r.reason, r.sha256, r.raw_path, r.cleansed_path, r.cleansed_size))
     return sorted(rows)

@@ -4,7 +4,7 @@
 //   function-failures failed invocations (App Insights requests with success=false).
 //   eventgrid-deadletter BlobCreated events Event Grid could not deliver for 24 h: uploads
 //                     that never reached ingest; replay from the dead-letter container.
-//   ingest-backlog    active messages piling up: the app is not keeping up (scale limit,
+//   queue-backlog     active messages piling up: the app is not keeping up (scale limit,
 //                     Cosmos throttling, ML endpoint down).
 
 param namePrefix string
@@ -55,7 +55,7 @@ resource dlqDepth 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   location: 'global'
   tags: tags
   properties: {
-    description: 'Dead-lettered messages in ingest or classify: rejected inputs or retries exhausted. See docs/operations.md.'
+    description: 'Dead-lettered messages in cleanse or classify: unreadable messages or retries exhausted (rejected inputs are records, not dead letters). See docs/operations.md.'
     severity: 2
     enabled: true
     scopes: [
@@ -94,7 +94,7 @@ resource backlog 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   location: 'global'
   tags: tags
   properties: {
-    description: 'Active messages piling up in ingest or classify for 30 minutes: the app is not keeping up.'
+    description: 'Active messages piling up in cleanse or classify for 30 minutes: the app is not keeping up.'
     severity: 3
     enabled: true
     scopes: [

@@ -36,8 +36,10 @@ param mlEndpointKeySecretName string
 
 param classifyConfidenceThreshold string
 
-@description('The queues\' maxDeliveryCount (servicebus.bicep): on the last delivery the app marks the record failed.')
-param serviceBusMaxDeliveryCount int
+@description('The queues\' maxDeliveryCount (servicebus.bicep): on the last delivery the app dead-letters the message and marks the record failed.')
+@minValue(1)
+@maxValue(100)
+param maxAttempts int
 
 @minValue(1)
 @maxValue(1000)
@@ -90,7 +92,7 @@ var appSettings = {
   SERVICEBUS__credential: 'managedidentity'
   SERVICEBUS__clientId: identityClientId
   // Same number as the queues' maxDeliveryCount, so the app knows which delivery is the last.
-  SERVICEBUS_MAX_DELIVERY_COUNT: string(serviceBusMaxDeliveryCount)
+  IMGPIPE_MAX_ATTEMPTS: string(maxAttempts)
   COSMOS_ENDPOINT: cosmosEndpoint
   COSMOS_DATABASE: cosmosDatabaseName
   // Flex Consumption supports only the Event Grid source for blob triggers.

@@ -114,7 +114,7 @@ resource imagesQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04
   }
 }
 
-// Why: ingest sends to `ingest`, process sends to `classify`. Per queue, not namespace-wide.
+// Why: ingest sends to `cleanse`, cleanse sends to `classify`. Per queue, not namespace-wide.
 resource queueSenders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (queueName, i) in queueNames: {
   name: guid(queues[i].id, appPrincipalId, roles.serviceBusDataSender)
   scope: queues[i]
@@ -125,7 +125,7 @@ resource queueSenders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [fo
   }
 }]
 
-// Why: process triggers on `ingest`, classify on `classify` (receive, complete, dead-letter).
+// Why: cleanse triggers on `cleanse`, classify on `classify` (receive, complete, dead-letter).
 resource queueReceivers 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (queueName, i) in queueNames: {
   name: guid(queues[i].id, appPrincipalId, roles.serviceBusDataReceiver)
   scope: queues[i]

@@ -1,4 +1,4 @@
-// Service Bus namespace and the pipeline's queues (ingest, classify).
+// Service Bus namespace and the pipeline's queues (cleanse, classify), named after their consumer.
 //
 // Queue settings and why:
 //   requiresDuplicateDetection + window: the ingest function sets message_id = upload_id,

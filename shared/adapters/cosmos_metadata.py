@@ -8,6 +8,9 @@ pipeline makes is a point read (1 RU for a small item) rather than a query:
 - ``checksums``: one item per sha256, ``id = sha256``, naming the upload
   that owns those bytes. Claiming is a conditional create: exactly one
   writer gets 201, every other gets 409 and point-reads the owner.
+- ``names``: one item per upload path, ``id`` = a hash of the path (ids may
+  not hold ``/``), pointing at the path's current record (re-uploads);
+  moved by conditional replace on its ``_etag``.
 
 Only ``find`` and ``counts`` (CLI and operators, never the hot path) query
 across partitions.
@@ -15,6 +18,7 @@ across partitions.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from azure.core import MatchConditions
@@ -25,9 +29,10 @@ from azure.cosmos.exceptions import (
 )
 
 from shared.adapters.cosmos_requests import RequestCharges, Requester
-from shared.ports import ConcurrencyError, MetadataStore
+from shared.layout import CHECKSUMS_CONTAINER, COSMOS_CONTAINERS, NAMES_CONTAINER, RECORDS_CONTAINER
+from shared.naming import path_key
+from shared.ports import ConcurrencyError, CurrentUpload, MetadataStore, RecordQuery
 from shared.records import STATUSES, Record
-from shared.settings import CHECKSUMS_CONTAINER, RECORDS_CONTAINER
 
 # Cosmos adds these to every item; they are not record fields.
 _SYSTEM = ("_rid", "_self", "_etag", "_attachments", "_ts", "id")
@@ -38,6 +43,7 @@ class CosmosMetadataStore(MetadataStore):
         """``database`` is a ``DatabaseProxy``; containers are expected to exist (``infra/`` or ``provision``)."""
         self.records = database.get_container_client(RECORDS_CONTAINER)
         self.checksums = database.get_container_client(CHECKSUMS_CONTAINER)
+        self.names = database.get_container_client(NAMES_CONTAINER)
         self.request = requester or Requester()
 
     @property
@@ -84,13 +90,35 @@ class CosmosMetadataStore(MetadataStore):
                 sha256, partition_key=sha256, response_hook=hook))
             return str(owner["upload_id"])
 
-    def find(self, status: str | None = None, limit: int | None = None) -> list[Record]:
-        where, params = ("WHERE c.status = @status", [{"name": "@status", "value": status}]) if status else ("", [])
-        top = f"TOP {int(limit)} " if limit else ""
-        query = f"SELECT {top}* FROM c {where} ORDER BY c.upload_ts"
-        items = self._query("query:find", query, params)
+    def get_current(self, upload_path: str) -> CurrentUpload | None:
+        key = path_key(upload_path)
+        try:
+            item = self.request("read_name", lambda hook: self.names.read_item(key, partition_key=key,
+                                                                                response_hook=hook))
+        except CosmosResourceNotFoundError:
+            return None
+        return CurrentUpload(upload_path, str(item["upload_id"]), item.get("previous"), item["_etag"])
+
+    def set_current(self, pointer: CurrentUpload) -> bool:
+        body = {"id": path_key(pointer.upload_path), "upload_path": pointer.upload_path,
+                "upload_id": pointer.upload_id, "previous": pointer.previous}
+        try:
+            if pointer.etag is None:
+                self.request("create_name", lambda hook: self.names.create_item(body, response_hook=hook))
+            else:
+                self.request("replace_name", lambda hook: self.names.replace_item(
+                    body["id"], body, etag=pointer.etag, match_condition=MatchConditions.IfNotModified,
+                    response_hook=hook))
+        except (CosmosResourceExistsError, CosmosAccessConditionFailedError, CosmosResourceNotFoundError):
+            return False
+        return True
+
+    def scan(self, query: RecordQuery) -> Iterator[Record]:
+        where, params = _where(query)
+        top = f"TOP {int(query.limit)} " if query.limit else ""
+        items = self._query("query:find", f"SELECT {top}* FROM c{where} ORDER BY c.upload_ts", params)
         # Ties on upload_ts are ordered by id here: a two-field ORDER BY would need a composite index.
-        return sorted((_record(i) for i in items), key=lambda r: (r.upload_ts, r.upload_id))
+        return iter(sorted((_record(i) for i in items), key=lambda r: (r.upload_ts, r.upload_id)))
 
     def counts(self) -> dict[str, int]:
         query = "SELECT VALUE COUNT(1) FROM c WHERE c.status = @status"
@@ -110,7 +138,7 @@ def provision(database: Any) -> None:
     """Create the two containers if missing: for emulators and tests; in Azure ``infra/`` declares them."""
     from azure.cosmos import PartitionKey
 
-    for name in (RECORDS_CONTAINER, CHECKSUMS_CONTAINER):
+    for name in COSMOS_CONTAINERS:
         database.create_container_if_not_exists(name, partition_key=PartitionKey(path="/id"))
 
 
@@ -120,3 +148,28 @@ def _item(record: Record) -> dict[str, Any]:
 
 def _record(item: dict[str, Any]) -> Record:
     return Record.from_dict({k: v for k, v in item.items() if k not in _SYSTEM}, etag=item["_etag"])
+
+
+def _where(query: RecordQuery) -> tuple[str, list[dict[str, Any]]]:
+    """The query as a parameterized Cosmos SQL filter (the same predicate as ``RecordQuery.matches``)."""
+    clauses: list[str] = []
+    params: list[dict[str, Any]] = []
+
+    def param(value: Any) -> str:
+        name = f"@p{len(params)}"
+        params.append({"name": name, "value": value})
+        return name
+
+    if query.statuses:
+        clauses.append(f"c.status IN ({', '.join(param(str(s)) for s in query.statuses)})")
+    for field, value in (("user_id", query.user_id), ("reason", query.reason), ("category", query.category)):
+        if value is not None:
+            clauses.append(f"c.{field} = {param(value)}")
+    if query.since is not None:
+        clauses.append(f"c.upload_ts >= {param(query.since)}")
+    if query.current_only:
+        clauses.append("(NOT IS_DEFINED(c.superseded_by) OR IS_NULL(c.superseded_by))")
+    if query.after is not None:
+        ts, upload_id = param(query.after[0]), param(query.after[1])
+        clauses.append(f"(c.upload_ts > {ts} OR (c.upload_ts = {ts} AND c.id > {upload_id}))")
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params

@@ -6,10 +6,21 @@ import copy
 import hashlib
 import itertools
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.ports import ConcurrencyError, Copied, JobQueue, MetadataStore, MissingObject, ObjectInfo, ObjectStore
+from shared.ports import (
+    ConcurrencyError,
+    Copied,
+    CurrentUpload,
+    JobQueue,
+    MetadataStore,
+    MissingObject,
+    ObjectInfo,
+    ObjectStore,
+    RecordQuery,
+)
 from shared.records import Record
 
 
@@ -62,6 +73,7 @@ class MemoryMetadataStore(MetadataStore):
     def __init__(self) -> None:
         self.records: dict[str, tuple[dict[str, Any], str]] = {}
         self.checksums: dict[str, str] = {}
+        self.names: dict[str, CurrentUpload] = {}
         self._versions = itertools.count(1)
 
     def get(self, upload_id: str) -> Record | None:
@@ -87,9 +99,20 @@ class MemoryMetadataStore(MetadataStore):
     def claim_checksum(self, sha256: str, upload_id: str) -> str:
         return self.checksums.setdefault(sha256, upload_id)
 
-    def find(self, status: str | None = None, limit: int | None = None) -> list[Record]:
-        found = [r for r in (self.get(k) for k in sorted(self.records)) if r and (status is None or r.status == status)]
-        return found[:limit] if limit else found
+    def get_current(self, upload_path: str) -> CurrentUpload | None:
+        return self.names.get(upload_path)
+
+    def set_current(self, pointer: CurrentUpload) -> bool:
+        existing = self.names.get(pointer.upload_path)
+        if (existing.etag if existing else None) != pointer.etag:
+            return False
+        self.names[pointer.upload_path] = replace(pointer, etag=str(next(self._versions)))
+        return True
+
+    def scan(self, query: RecordQuery) -> Iterator[Record]:
+        found = sorted((r for r in (self.get(k) for k in self.records) if r and query.matches(r)),
+                       key=lambda r: (r.upload_ts, r.upload_id))
+        return iter(found[:query.limit] if query.limit else found)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -99,17 +122,18 @@ class MemoryMetadataStore(MetadataStore):
 
 
 class RecordingQueue(JobQueue):
-    """Records what was sent; drops a repeated message_id like Service Bus duplicate detection."""
+    """Records what was sent; drops a repeated message_id (as a queue drops a message already waiting)."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, dict[str, Any]]] = []
         self._seen: set[tuple[str, str]] = set()
 
-    def send(self, queue: str, message_id: str, body: dict[str, Any]) -> None:
+    def send(self, queue: str, message_id: str, body: dict[str, Any]) -> bool:
         if (queue, message_id) in self._seen:
-            return
+            return False
         self._seen.add((queue, message_id))
         self.sent.append((queue, message_id, body))
+        return True
 
     def drain(self, queue: str) -> list[dict[str, Any]]:
         bodies = [b for q, _, b in self.sent if q == queue]

@@ -32,7 +32,7 @@ class ServiceBusJobQueue(JobQueue):
         self._senders: dict[str, Any] = {}
         self._lock = threading.Lock()  # senders are not thread-safe; the Functions worker runs sync code in threads
 
-    def send(self, queue: str, message_id: str, body: dict[str, Any]) -> None:
+    def send(self, queue: str, message_id: str, body: dict[str, Any]) -> bool:
         from azure.servicebus import ServiceBusMessage
 
         message = ServiceBusMessage(json.dumps(body), message_id=message_id, content_type=CONTENT_TYPE)
@@ -40,6 +40,7 @@ class ServiceBusJobQueue(JobQueue):
             if queue not in self._senders:
                 self._senders[queue] = self.client.get_queue_sender(queue)
             self._senders[queue].send_messages(message)
+        return True
 
     def close(self) -> None:
         with self._lock:

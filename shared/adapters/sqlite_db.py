@@ -26,6 +26,12 @@ CREATE TABLE IF NOT EXISTS checksums (
     sha256 TEXT PRIMARY KEY,
     upload_id TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS names (
+    path_key TEXT PRIMARY KEY,
+    upload_id TEXT NOT NULL,
+    previous TEXT,
+    version INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS jobs (
     queue TEXT NOT NULL,
     message_id TEXT NOT NULL,
@@ -35,6 +41,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     available_at REAL NOT NULL,
     lease_until REAL,
     last_error TEXT,
+    dead_reason TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     PRIMARY KEY (queue, message_id)
@@ -54,4 +61,12 @@ def connect(path: Path, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.executescript(SCHEMA)
+    _migrate(conn)
     return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Columns added since the first release, for data dirs made by it."""
+    columns = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
+    if "dead_reason" not in columns:
+        conn.execute("ALTER TABLE jobs ADD COLUMN dead_reason TEXT")

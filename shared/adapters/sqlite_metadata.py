@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 
-from shared.ports import ConcurrencyError, MetadataStore
+from shared.naming import path_key
+from shared.ports import ConcurrencyError, CurrentUpload, MetadataStore, RecordQuery
 from shared.records import Record
 
 
@@ -63,18 +65,55 @@ class SqliteMetadataStore(MetadataStore):
         row = self.conn.execute("SELECT upload_id FROM checksums WHERE sha256 = ?", (sha256,)).fetchone()
         return str(row["upload_id"])
 
-    def find(self, status: str | None = None, limit: int | None = None) -> list[Record]:
-        sql = "SELECT data, version FROM records"
-        args: list[object] = []
-        if status:
-            sql += " WHERE status = ?"
-            args.append(status)
-        sql += " ORDER BY upload_ts, upload_id"
-        if limit:
+    def get_current(self, upload_path: str) -> CurrentUpload | None:
+        row = self.conn.execute("SELECT upload_id, previous, version FROM names WHERE path_key = ?",
+                                (path_key(upload_path),)).fetchone()
+        return CurrentUpload(upload_path, row["upload_id"], row["previous"], str(row["version"])) if row else None
+
+    def set_current(self, pointer: CurrentUpload) -> bool:
+        if pointer.etag is None:
+            cur = self.conn.execute("INSERT OR IGNORE INTO names (path_key, upload_id, previous, version)"
+                                    " VALUES (?, ?, ?, 1)", (path_key(pointer.upload_path), pointer.upload_id,
+                                                             pointer.previous))
+        else:
+            cur = self.conn.execute("UPDATE names SET upload_id = ?, previous = ?, version = version + 1"
+                                    " WHERE path_key = ? AND version = ?",
+                                    (pointer.upload_id, pointer.previous, path_key(pointer.upload_path),
+                                     int(pointer.etag)))
+        return bool(cur.rowcount)
+
+    def scan(self, query: RecordQuery) -> Iterator[Record]:
+        where, args = _where(query)
+        sql = f"SELECT data, version FROM records{where} ORDER BY upload_ts, upload_id"
+        if query.limit:
             sql += " LIMIT ?"
-            args.append(limit)
-        return [Record.from_dict(json.loads(r["data"]), etag=str(r["version"])) for r in self.conn.execute(sql, args)]
+            args.append(query.limit)
+        for row in self.conn.execute(sql, args):
+            yield Record.from_dict(json.loads(row["data"]), etag=str(row["version"]))
 
     def counts(self) -> dict[str, int]:
         rows = self.conn.execute("SELECT status, COUNT(*) AS n FROM records GROUP BY status")
         return {r["status"]: r["n"] for r in rows}
+
+
+def _where(query: RecordQuery) -> tuple[str, list[object]]:
+    """The query as SQL; fields not copied into columns are read from the JSON document."""
+    clauses: list[str] = []
+    args: list[object] = []
+    if query.statuses:
+        clauses.append(f"status IN ({','.join('?' * len(query.statuses))})")
+        args.extend(str(s) for s in query.statuses)
+    for column, value in (("user_id", query.user_id), ("json_extract(data, '$.reason')", query.reason),
+                          ("json_extract(data, '$.category')", query.category)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    if query.since is not None:
+        clauses.append("upload_ts >= ?")
+        args.append(query.since)
+    if query.current_only:
+        clauses.append("json_extract(data, '$.superseded_by') IS NULL")
+    if query.after is not None:
+        clauses.append("(upload_ts > ? OR (upload_ts = ? AND upload_id > ?))")
+        args.extend((query.after[0], query.after[0], query.after[1]))
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args

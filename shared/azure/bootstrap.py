@@ -16,14 +16,17 @@ from dataclasses import dataclass
 from shared.adapters.azure_blob import AzureBlobStore
 from shared.adapters.cosmos_metadata import CosmosMetadataStore, provision
 from shared.azure import connections
-from shared.local.bootstrap import default_classifier
+from shared.classifiers import classifier_factory as factory_for
+from shared.layout import IMAGE_CONTAINERS
 from shared.ports import Classifier, JobQueue
 from shared.services import Services
-from shared.settings import CONTAINERS, Settings
+from shared.settings import Settings
 
 
 @dataclass
-class AzureRuntime:
+class AzureApp:
+    """The Azure adapters wired into ``Services``; what the Functions app and the operator commands use."""
+
     settings: Settings
     services: Services
     store: AzureBlobStore
@@ -50,14 +53,7 @@ def classifier_factory(spec: str | None, fallback: str | None = "local") -> Call
                 "ML_ENDPOINT_URL is not set: the Functions app classifies through the Azure ML endpoint "
                 "(set its scoring URI, 'local' for the in-process model, or 'none' to stop at gold)")
         return missing
-    if spec in ("local", "none"):
-        return default_classifier(spec)
-
-    def build_endpoint() -> Classifier:
-        from shared.adapters.endpoint_classifier import EndpointClassifier
-
-        return EndpointClassifier(spec, key=ml_endpoint_key())
-    return build_endpoint
+    return factory_for(spec, key=ml_endpoint_key)
 
 
 def bootstrap(
@@ -68,13 +64,13 @@ def bootstrap(
     classifier_factory_override: Callable[[], Classifier] | None = None,
     create_missing: bool = False,
     classifier_fallback: str | None = "local",
-) -> AzureRuntime:
+) -> AzureApp:
     """Wire the adapters from the settings; ``create_missing`` creates containers (emulators and tests only)."""
     settings = settings or Settings.from_env()
     store = AzureBlobStore(connections.once("blob", connections.blob_service_client))
     database = connections.once("cosmos", connections.cosmos_client).get_database_client(settings.cosmos_database)
     if create_missing:
-        store.ensure_containers(CONTAINERS)
+        store.ensure_containers(IMAGE_CONTAINERS)
         connections.once("cosmos", connections.cosmos_client).create_database_if_not_exists(settings.cosmos_database)
         provision(database)
     meta = CosmosMetadataStore(database)
@@ -85,7 +81,7 @@ def bootstrap(
     factory = classifier_factory_override or classifier_factory(classifier, classifier_fallback)
     services = Services(store=store, meta=meta, queue=queue, settings=settings, classifier_factory=factory,
                         classify_enabled=factory is not None)
-    return AzureRuntime(settings, services, store, meta)
+    return AzureApp(settings, services, store, meta)
 
 
 def services() -> Services:

@@ -19,7 +19,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlparse
 
-from shared.local.bootstrap import PipelineUnavailable
+from shared.errors import PipelineUnavailable
 
 _lock = threading.RLock()  # re-entrant: one cached client may be built from another
 

@@ -1,72 +1,81 @@
-"""What ``imgpipe status|records|dlq --backend azure`` look at: Cosmos DB records and Service Bus dead letters.
+"""What the operator commands see in Azure: Cosmos DB records and the Functions app's dead letters.
 
-Shaped like the local runtime (``services.meta``, ``jobs.counts()/dead()/replay()``,
-``close()``) so each CLI command only chooses a backend and keeps its code.
-The dead letters are the Functions app's: the DLQs of the ``ingest`` and
-``classify`` queues in the namespace ``SERVICEBUS`` names. Without that
-setting there are none to show (``imgpipe run --backend azure`` keeps no
-queue between runs: a record it could not finish says ``failed``).
+The dead letters are the DLQs of the ``cleanse`` and ``classify`` queues in
+the namespace ``SERVICEBUS`` names. Without that setting there are none to
+show: ``imgpipe run --backend azure`` keeps no queue between runs, and a
+record it could not finish says ``failed`` (``imgpipe reprocess --status
+failed`` drives it again).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
-from shared.adapters.cosmos_metadata import CosmosMetadataStore
 from shared.adapters.servicebus_queue import DeadLetters
 from shared.azure import connections
-from shared.local.jobs import Job
-from shared.settings import QUEUES, Settings
+from shared.azure.bootstrap import AzureApp, bootstrap
+from shared.layout import QUEUES
+from shared.ports import JobQueue
+from shared.runtime import DeadLetter
+from shared.settings import Settings
 
 
-@dataclass
-class MetaOnly:
-    """The part of ``Services`` the query commands read."""
+class ServiceBusDeadLetters:
+    """The Service Bus DLQs as the ``DeadLetterQueue`` protocol (empty when no Service Bus is configured)."""
 
-    meta: CosmosMetadataStore
-
-
-class DeadLetterJobs:
-    """Service Bus DLQs behind the local job queue's inspection methods."""
-
-    def __init__(self, dead_letters: DeadLetters | None, limit: int = 1000) -> None:
+    def __init__(self, dead_letters: DeadLetters | None) -> None:
         self.dead_letters = dead_letters
-        self.limit = limit
 
     def counts(self) -> dict[str, int]:
-        return {f"{q}:dead": n for q in QUEUES if (n := len(self._peek(q)))}
+        if self.dead_letters is None:
+            return {}
+        return {q: n for q in QUEUES if (n := len(self.dead_letters.list(q, 1000)))}
 
-    def dead(self) -> list[Job]:
-        jobs = []
+    def list(self, limit: int = 100) -> list[DeadLetter]:
+        if self.dead_letters is None:
+            return []
+        out: list[DeadLetter] = []
         for queue in QUEUES:
-            for d in self._peek(queue):
-                error = ": ".join(p for p in (d.reason, d.description) if p) or None
-                when = d.enqueued_at.timestamp() if d.enqueued_at else 0.0
-                jobs.append(Job(queue, d.message_id, {"raw": d.body}, d.delivery_count, error, when))
-        return jobs
+            for d in self.dead_letters.list(queue, limit - len(out)):
+                out.append(DeadLetter(queue, d.message_id, d.reason, d.description, d.delivery_count,
+                                      d.enqueued_at, d.body))
+            if len(out) >= limit:
+                break
+        return out
 
     def replay(self, message_id: str | None = None) -> int:
         if self.dead_letters is None:
             return 0
         return sum(self.dead_letters.replay(queue, message_id) for queue in QUEUES)
 
-    def _peek(self, queue: str) -> list[Any]:
-        return self.dead_letters.list(queue, self.limit) if self.dead_letters else []
+
+class NoSends(JobQueue):
+    """Operator commands read and update records; they never enqueue work."""
+
+    def send(self, queue: str, message_id: str, body: dict) -> bool:
+        raise RuntimeError(f"operator commands do not send messages (tried {queue}/{message_id})")
 
 
-@dataclass
 class AzureOperations:
-    settings: Settings
-    services: MetaOnly
-    jobs: DeadLetterJobs = field(default_factory=lambda: DeadLetterJobs(None))
+    name = "azure"
 
-    def close(self) -> None:
+    def __init__(self, app: AzureApp, dead_letters: ServiceBusDeadLetters) -> None:
+        self.app = app
+        self.settings = app.settings
+        self.services = app.services
+        self.dead_letters = dead_letters
+
+    def __enter__(self) -> AzureOperations:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         """Clients are per process and closed with it; nothing to release per command."""
 
 
-def operations(settings: Settings) -> AzureOperations:
-    database = connections.once("cosmos", connections.cosmos_client).get_database_client(settings.cosmos_database)
-    has_bus = connections.setting("SERVICEBUS") or connections.setting("SERVICEBUS__fullyQualifiedNamespace")
-    dead_letters = DeadLetters(connections.once("servicebus", connections.servicebus_client)) if has_bus else None
-    return AzureOperations(settings, MetaOnly(CosmosMetadataStore(database)), DeadLetterJobs(dead_letters))
+def has_servicebus() -> bool:
+    return bool(connections.setting("SERVICEBUS") or connections.setting("SERVICEBUS__fullyQualifiedNamespace"))
+
+
+def operations(settings: Settings, classifier: str | None = "none") -> AzureOperations:
+    app = bootstrap(settings, queue=NoSends(), classifier=classifier)
+    dead_letters = DeadLetters(connections.once("servicebus", connections.servicebus_client)) if has_servicebus() \
+        else None
+    return AzureOperations(app, ServiceBusDeadLetters(dead_letters))

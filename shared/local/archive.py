@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from shared.layout import Zone
 from shared.local.bootstrap import LocalRuntime
 from shared.records import iso, parse_iso
-from shared.settings import ARCHIVE, BRONZE
 
 
 def archive(rt: LocalRuntime, older_than: timedelta, dry_run: bool = False) -> list[str]:
@@ -20,11 +20,11 @@ def archive(rt: LocalRuntime, older_than: timedelta, dry_run: bool = False) -> l
     cutoff = rt.services.clock() - older_than
     moved = []
     for record in rt.services.meta.find():
-        if not record.raw_path.startswith(BRONZE + "/") or not record.ingest_ts:
+        if not record.raw_path.startswith(Zone.BRONZE + "/") or not record.ingest_ts:
             continue
         if parse_iso(record.ingest_ts) > cutoff:
             continue
-        target = ARCHIVE + record.raw_path[len(BRONZE):]
+        target = Zone.ARCHIVE + record.raw_path[len(Zone.BRONZE):]
         moved.append(record.upload_id)
         if dry_run:
             continue

@@ -2,31 +2,34 @@
 
 Everything is built on call, never at import, and every part can be
 overridden (tests pass fakes or fault-injecting wrappers), in the style of
-cosmicpython's ``bootstrap()``.
+cosmicpython's ``bootstrap()``. ``LocalRuntime`` implements the ``Runtime``
+protocol the one runner drives.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from shared.adapters.fs_store import FsObjectStore
 from shared.adapters.sqlite_db import connect
 from shared.adapters.sqlite_metadata import SqliteMetadataStore
-from shared.local.jobs import SqliteJobQueue
-from shared.ports import Classifier, MetadataStore, ObjectStore
+from shared.classifiers import classifier_factory as factory_for
+from shared.errors import PipelineUnavailable
+from shared.jobhost.queue import SqliteJobQueue
+from shared.layout import Zone
+from shared.local.lock import run_lock
+from shared.ports import Classifier, MetadataStore, ObjectInfo, ObjectStore
 from shared.services import Services
-from shared.settings import ARCHIVE, BRONZE, SILVER, UPLOADS, Settings
+from shared.settings import Settings
 
 GOLD_DIR = "gold"
 DB_NAME = "imgpipe.db"
-FOLDERS = (UPLOADS, BRONZE, SILVER, GOLD_DIR, ARCHIVE)
-
-
-class PipelineUnavailable(Exception):
-    """The pipeline itself cannot work (unwritable data dir, locked database): exit non-zero."""
+FOLDERS = (Zone.UPLOADS, Zone.BRONZE, Zone.SILVER, GOLD_DIR, Zone.ARCHIVE)
 
 
 @dataclass
@@ -36,29 +39,46 @@ class LocalRuntime:
     jobs: SqliteJobQueue
     store: FsObjectStore
     conn: sqlite3.Connection
+    classifier_spec: str | None = None
+    name: str = "local"
+
+    def lock(self, timeout: float) -> AbstractContextManager[None]:
+        return run_lock(self.settings.data_dir, timeout=timeout)
+
+    def prepare(self) -> None:
+        """We hold the run lock: running jobs and temp files belong to a run that died."""
+        prepare_data_dir(self.settings.data_dir)
+        self.jobs.release_expired()
+        self.store.sweep_partials((Zone.BRONZE, Zone.SILVER, Zone.ARCHIVE))
+
+    def uploads(self) -> Iterator[ObjectInfo]:
+        return self.store.list(Zone.UPLOADS)
+
+    def opener(self) -> Callable[[], LocalRuntime]:
+        return LocalOpener(self.settings, self.classifier_spec)
+
+    def usage(self) -> Counter[str]:
+        return Counter()
 
     def close(self) -> None:
         self.conn.close()
 
+    def __enter__(self) -> LocalRuntime:
+        return self
 
-def default_classifier(spec: str | None) -> Callable[[], Classifier] | None:
-    """``None``/"local": the in-process model; a URL: an Azure ML endpoint; "none": no classification."""
-    if spec in (None, "", "local"):
-        def build_local() -> Classifier:
-            from shared.adapters.inprocess_classifier import InProcessClassifier
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
-            return InProcessClassifier()
-        return build_local
-    if spec == "none":
-        return None
 
-    def build_endpoint() -> Classifier:
-        import os
+@dataclass(frozen=True)
+class LocalOpener:
+    """Builds the same local runtime in a spawned worker process (picklable)."""
 
-        from shared.adapters.endpoint_classifier import EndpointClassifier
+    settings: Settings
+    classifier: str | None
 
-        return EndpointClassifier(spec, key=os.environ.get("ML_ENDPOINT_KEY") or None)
-    return build_endpoint
+    def __call__(self) -> LocalRuntime:
+        return bootstrap(self.settings, classifier=self.classifier)
 
 
 def prepare_data_dir(data_dir: Path) -> Path:
@@ -81,15 +101,16 @@ def bootstrap(
     meta: MetadataStore | None = None,
     classifier_factory: Callable[[], Classifier] | None = None,
 ) -> LocalRuntime:
+    """``classifier`` as the CLI's ``--classifier``: 'local' (default), 'none' or a scoring URL."""
     settings = settings or Settings.from_env()
     data_dir = prepare_data_dir(Path(settings.data_dir))
     try:
         conn = connect(data_dir / GOLD_DIR / DB_NAME)
-    except sqlite3.OperationalError as exc:
+    except sqlite3.Error as exc:
         raise PipelineUnavailable(f"metadata database unavailable: {exc}") from exc
     fs = FsObjectStore(data_dir)
     jobs = SqliteJobQueue(conn)
-    factory = classifier_factory or default_classifier(classifier)
+    factory = classifier_factory or factory_for(classifier, key=_endpoint_key)
     services = Services(
         store=store or fs,
         meta=meta or SqliteMetadataStore(conn),
@@ -98,4 +119,10 @@ def bootstrap(
         classifier_factory=factory,
         classify_enabled=factory is not None,
     )
-    return LocalRuntime(settings, services, jobs, fs, conn)
+    return LocalRuntime(settings, services, jobs, fs, conn, classifier)
+
+
+def _endpoint_key() -> str | None:
+    import os
+
+    return os.environ.get("ML_ENDPOINT_KEY") or None

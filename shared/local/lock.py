@@ -15,9 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-
-class AlreadyRunning(Exception):
-    """Another imgpipe process holds the data dir's run lock."""
+from shared.runtime import AlreadyRunning
 
 
 @contextmanager

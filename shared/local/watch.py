@@ -3,6 +3,7 @@
 Polling (not inotify) keeps it portable to network shares and containers. A
 file is taken only once it is complete: its size and mtime must stay the same
 for ``settle`` seconds, and names writers use for partial files are ignored.
+Each batch of settled files goes through the same steps as ``imgpipe run``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import logging
 import time
 from collections.abc import Callable
 
+from shared.jobhost.pool import drain
+from shared.layout import QUEUES
 from shared.local.bootstrap import bootstrap, prepare_data_dir
-from shared.local.lock import run_lock
-from shared.local.runner import Progress, drain, ingest_all, pending_uploads
 from shared.ports import ObjectInfo
-from shared.settings import QUEUES, Settings
+from shared.runner import Progress, ingest_all, pending_uploads
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -47,21 +49,21 @@ def watch(settings: Settings, *, interval: float = 1.0, settle: float = 1.0, wor
     """Run until ``stop()`` (or Ctrl-C); returns how many uploads were ingested."""
     prepare_data_dir(settings.data_dir)
     ingested = 0
-    with run_lock(settings.data_dir, timeout=0):
-        rt = bootstrap(settings, classifier=classifier)
-        rt.jobs.release_expired()
-        settler = Settler(settle)
-        try:
+    rt = bootstrap(settings, classifier=classifier)
+    try:
+        with rt.lock(0):
+            rt.prepare()
+            settler = Settler(settle)
             while not stop():
                 ready = settler.stable(pending_uploads(rt))
                 if ready:
                     ingested += ingest_all(rt, ready, progress)
                     log.info("ingested %d new upload(s)", len(ready))
                 if ready or rt.jobs.active(QUEUES):  # each drain spawns workers - 1 processes
-                    drain(rt, workers, classifier, progress)
+                    drain(rt, workers)
                 time.sleep(interval)
-        except KeyboardInterrupt:
-            log.info("watch stopped")
-        finally:
-            rt.close()
+    except KeyboardInterrupt:
+        log.info("watch stopped")
+    finally:
+        rt.close()
     return ingested

@@ -8,19 +8,19 @@ dead-letter queue runs the stage again, which moves the record on.
 
 from __future__ import annotations
 
-from shared.records import CLEANSED, FAILED, GOLD, RETRIES_EXHAUSTED, iso
+from shared.layout import Queue
+from shared.records import CLEANSED, RETRIES_EXHAUSTED, Status, iso
 from shared.services import Services
-from shared.settings import CLASSIFY_QUEUE
 
 
-def mark_failed(svc: Services, upload_id: str, queue: str, error: str) -> None:
+def mark_failed(svc: Services, upload_id: str, queue: str, error: str, reason: str = RETRIES_EXHAUSTED) -> None:
     """Mark the record failed unless the stage behind ``queue`` already finished it."""
     record = svc.meta.get(upload_id)
-    unfinished_classify = queue == CLASSIFY_QUEUE and record is not None and record.status == GOLD
+    unfinished_classify = queue == Queue.CLASSIFY and record is not None and record.status == Status.GOLD
     if record is None or (record.status in CLEANSED and not unfinished_classify):
         return
-    record.status = FAILED
-    record.reason = RETRIES_EXHAUSTED
+    record.status = Status.FAILED
+    record.reason = reason
     record.reason_detail = f"{queue}: {error}"[:1000]
     record.updated_ts = iso(svc.clock())
     svc.meta.put(record)

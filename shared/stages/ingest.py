@@ -1,4 +1,4 @@
-"""Ingest: upload -> bronze (byte-identical) + the record + one ``ingest`` message."""
+"""Ingest: upload -> bronze (byte-identical) + the record + one ``cleanse`` message."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import logging
 
 from shared import messages, naming
 from shared.formats import SNIFF_BYTES, sniff
+from shared.layout import Queue
 from shared.ports import ObjectInfo
-from shared.records import BRONZE, FAILED, Record, iso
+from shared.records import Record, Status, iso
 from shared.services import Services
-from shared.settings import INGEST_QUEUE
 
 log = logging.getLogger(__name__)
 
@@ -18,18 +18,18 @@ def ingest(svc: Services, upload: ObjectInfo) -> Record:
     """Copy one upload to bronze, write its record and enqueue it for cleansing.
 
     Order: bronze object (deterministic path, same bytes) -> record (conditional create)
-    -> message (``message_id = upload_id``, deduplicated by the queue). A crash
-    between any two leaves nothing that a re-run does not complete, and a
-    re-fired event for the same blob version is the same upload id.
+    -> message (``message_id = upload_id``; consumers are idempotent, so a second
+    copy of it is harmless). A crash between any two leaves nothing that a re-run
+    does not complete, and a re-fired event for the same blob version is the same upload id.
     """
     upload_id = naming.upload_id_for(upload.path, upload.version)
     record = svc.meta.get(upload_id)
     if record is None:
         record = _new_record(svc, upload, upload_id)
-    if record.status == BRONZE:
+    if record.status == Status.BRONZE:
         record = _write_bronze(svc, upload, record)
-    if record.status in (BRONZE, FAILED):  # past ingest otherwise: a duplicate event
-        svc.queue.send(INGEST_QUEUE, upload_id, messages.body_for(upload_id))
+    if record.status in (Status.BRONZE, Status.FAILED):  # past ingest otherwise: a duplicate event
+        svc.queue.send(Queue.CLEANSE, upload_id, messages.body_for(upload_id))
     return record
 
 
@@ -39,7 +39,7 @@ def _new_record(svc: Services, upload: ObjectInfo, upload_id: str) -> Record:
     return Record(
         upload_id=upload_id,
         user_id=user_id,
-        status=BRONZE,
+        status=Status.BRONZE,
         upload_ts=iso(upload.modified),
         ingest_ts="",
         raw_name=naming.clean_display_name(raw_name),
@@ -68,5 +68,5 @@ def _write_bronze(svc: Services, upload: ObjectInfo, record: Record) -> Record:
         # A concurrent delivery of the same event wrote the record first (and stages may have moved
         # it on since): a blind upsert would put it back to bronze. Its copy is the same bytes.
         return svc.meta.get(record.upload_id) or record
-    log.info("ingested %s as %s (%d bytes)", upload.path, record.upload_id, copied.size)
+    log.info("ingested %r as %s (%d bytes)", upload.path, record.upload_id, copied.size)
     return record

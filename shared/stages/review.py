@@ -8,10 +8,12 @@ model version must not overwrite a human's answer.
 
 from __future__ import annotations
 
-from shared.records import CLASSIFIED, NEEDS_REVIEW, Record, iso
+from shared.ports import ConcurrencyError
+from shared.records import Record, Status, iso
 from shared.services import Services
 
 HUMAN = "human:"
+_TRIES = 5
 
 
 class ReviewError(ValueError):
@@ -20,11 +22,24 @@ class ReviewError(ValueError):
 
 def review(svc: Services, upload_id: str, reviewer: str, label: str | None = None,
            category: str | None = None) -> Record:
-    """Accept the model's answer (no label/category given) or correct it; the record becomes ``classified``."""
+    """Accept the model's answer (no label/category given) or correct it; the record becomes ``classified``.
+
+    A person's decision is final: when a stage wrote the record in between (etag
+    mismatch) the decision is applied again to the fresh record.
+    """
+    for _ in range(_TRIES - 1):
+        try:
+            return _review(svc, upload_id, reviewer, label, category)
+        except ConcurrencyError:
+            continue
+    return _review(svc, upload_id, reviewer, label, category)
+
+
+def _review(svc: Services, upload_id: str, reviewer: str, label: str | None, category: str | None) -> Record:
     record = svc.meta.get(upload_id)
     if record is None:
         raise ReviewError(f"no record {upload_id}")
-    if record.status not in (NEEDS_REVIEW, CLASSIFIED):
+    if record.status not in (Status.NEEDS_REVIEW, Status.CLASSIFIED):
         raise ReviewError(f"record {upload_id} is {record.status}; only classified or needs_review can be reviewed")
     now = iso(svc.clock())
     verdict = {
@@ -40,7 +55,7 @@ def review(svc: Services, upload_id: str, reviewer: str, label: str | None = Non
     record.predictions = [p for p in record.predictions if p.get("model_version") != verdict["model_version"]]
     record.predictions.append(verdict)
     record.label, record.category, record.confidence = verdict["label"], verdict["category"], 1.0
-    record.status, record.reason, record.reason_detail = CLASSIFIED, "human_review", None
+    record.status, record.reason, record.reason_detail = Status.CLASSIFIED, "human_review", None
     record.updated_ts = now
     record.add_lineage("reviewed", None, now)
     svc.meta.put(record)

@@ -22,10 +22,11 @@ import pytest
 from shared.adapters.fs_store import FsObjectStore
 from shared.adapters.sqlite_db import connect
 from shared.adapters.sqlite_metadata import SqliteMetadataStore
+from shared.jobhost.pool import drain
+from shared.jobhost.queue import SqliteJobQueue
+from shared.jobhost.worker import work
 from shared.local.bootstrap import bootstrap
-from shared.local.jobs import SqliteJobQueue
-from shared.local.runner import drain, ingest_all, pending_uploads, run_once
-from shared.local.worker import work
+from shared.runner import RunOptions, ingest_all, pending_uploads, run_once
 from shared.settings import Settings
 from tests import corpus as corpus_mod
 from tests.invariants import normalized, referenced
@@ -63,7 +64,7 @@ def crash_run(data_dir: Path, budget: Budget) -> None:
     rt = bootstrap(Settings(data_dir=data_dir), classifier="none")
     store = crashing(FsObjectStore, budget, ("put", "copy", "move", "delete"))(data_dir)
     meta = crashing(SqliteMetadataStore, budget, ("create", "put", "claim_checksum"))(rt.conn)
-    queue = crashing(SqliteJobQueue, budget, ("send", "complete", "fail", "dead_letter"))(rt.conn)
+    queue = crashing(SqliteJobQueue, budget, ("send", "complete", "retry", "dead_letter"))(rt.conn)
     rt.services.store, rt.services.meta, rt.services.queue, rt.jobs, rt.store = store, meta, queue, queue, store
     try:
         ingest_all(rt, pending_uploads(rt))
@@ -111,7 +112,8 @@ def test_an_injected_crash_before_any_write_converges(seeded, tmp_path):
     for n in range(total_writes):
         data_dir = fresh(seed, tmp_path / f"crash-{n}")
         crash_run(data_dir, Budget(n))
-        run_once(Settings(data_dir=data_dir), workers=1, classifier="none")
+        with bootstrap(Settings(data_dir=data_dir), classifier="none") as rt:
+            run_once(rt, RunOptions(workers=1))
         assert outcome(data_dir) == expected, f"crash before write {n + 1} did not converge"
 
 
@@ -140,20 +142,20 @@ def test_a_worker_process_killed_mid_run_does_not_hang_the_run(tmp_path):
         (uploads / f"{i}.png").write_bytes(corpus_mod.encode(base, "PNG", compress_level=1))
     rt = bootstrap(Settings(data_dir=tmp_path), classifier="none")
     ingest_all(rt, pending_uploads(rt))
-    thread = threading.Thread(target=drain, args=(rt, 2, "none"), daemon=True)
+    thread = threading.Thread(target=drain, args=(rt, 2), daemon=True)
     thread.start()
     watcher = connect(tmp_path / "gold" / "imgpipe.db")
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # both processes busy: the helper holds a lease
             counts = SqliteJobQueue(watcher).counts()
-            if counts.get("ingest:running", 0) >= 2 and multiprocessing.active_children():
+            if counts.get("cleanse:running", 0) >= 2 and multiprocessing.active_children():
                 break
             time.sleep(0.01)
         victim = max(multiprocessing.active_children(), key=lambda p: p.pid)
         os.kill(victim.pid, signal.SIGKILL)
         thread.join(timeout=90)
         assert not thread.is_alive(), "the run hung after a worker process died"
-        assert SqliteJobQueue(watcher).counts() == {"ingest:done": 24}
+        assert SqliteJobQueue(watcher).counts() == {"cleanse:done": 24}
     finally:
         watcher.close()

@@ -15,15 +15,15 @@ from click.testing import CliRunner
 from imgpipe import pipeline_commands
 from imgpipe.cli import cli
 from shared.adapters.fs_store import FsObjectStore
+from shared.jobhost.worker import work
 from shared.local import watch as watch_module
 from shared.local.archive import archive
 from shared.local.bootstrap import bootstrap
 from shared.local.lock import run_lock
-from shared.local.runner import RunReport, ingest_all, pending_uploads
 from shared.local.watch import Settler, watch
-from shared.local.worker import work
 from shared.ports import ObjectInfo, UnreadableObject
-from shared.records import FAILED, GOLD
+from shared.records import Status
+from shared.runner import RunReport, ingest_all, pending_uploads
 from shared.settings import RetryPolicy, Settings
 from tests import corpus
 
@@ -58,9 +58,10 @@ def test_exhausted_retries_dead_letter_then_replay_recovers(tmp_path):
     ingest_all(rt, pending_uploads(rt))
     work(rt.services, rt.jobs)
     (record,) = rt.services.meta.find()
-    assert record.status == FAILED and "storage timed out" in record.reason_detail
+    assert record.status == Status.FAILED and "storage timed out" in record.reason_detail
     listing = json.loads(invoke("--data-dir", str(tmp_path), "dlq", "list", "--json"))
-    assert listing[0]["attempts"] == 3 and "TimeoutError" in listing[0]["error"]
+    assert listing[0]["attempts"] == 3 and "TimeoutError" in listing[0]["detail"]
+    assert listing[0]["reason"] == "retries_exhausted" and listing[0]["queue"] == "cleanse"
     invoke("--data-dir", str(tmp_path), "dlq", "replay", code=2)  # neither --id nor --all
     assert "replayed 1" in invoke("--data-dir", str(tmp_path), "dlq", "replay", "--id", record.upload_id)
     FlakyStore.broken = False
@@ -70,7 +71,8 @@ def test_exhausted_retries_dead_letter_then_replay_recovers(tmp_path):
         FlakyStore.broken = True
         rt.close()
     records = json.loads(invoke("--data-dir", str(tmp_path), "records", "--json"))
-    assert records[0]["status"] == GOLD and "no dead letters" in invoke("--data-dir", str(tmp_path), "dlq", "list")
+    assert records[0]["status"] == Status.GOLD
+    assert "no dead letters" in invoke("--data-dir", str(tmp_path), "dlq", "list")
 
 
 def test_archive_moves_old_bronze_and_the_record_follows(tmp_path):
@@ -155,7 +157,7 @@ def test_a_file_name_that_is_not_utf8_is_processed_not_fatal(tmp_path):
     latin1.write_bytes(corpus.jpeg(corpus.photo(320, 240, seed=3)))
     invoke("--data-dir", str(tmp_path), "run", "--classifier", "none", "--quiet", "--workers", "1")
     records = json.loads(invoke("--data-dir", str(tmp_path), "records", "--json"))
-    assert sorted((r["raw_name"], r["status"]) for r in records) == [("caf.jpg", GOLD), ("ok.jpg", GOLD)]
+    assert sorted((r["raw_name"], r["status"]) for r in records) == [("caf.jpg", Status.GOLD), ("ok.jpg", Status.GOLD)]
 
 
 def test_an_idle_watch_starts_no_workers(tmp_path, monkeypatch):
@@ -170,7 +172,8 @@ def test_an_idle_watch_starts_no_workers(tmp_path, monkeypatch):
 def test_run_works_out_of_the_box_on_a_machine_with_more_cpus_than_the_workers_cap(tmp_path, monkeypatch):
     seen = []
     monkeypatch.setattr(os, "cpu_count", lambda: 96)
-    monkeypatch.setattr(pipeline_commands, "run_once", lambda settings, **kw: seen.append(kw["workers"]) or RunReport())
+    monkeypatch.setattr(pipeline_commands, "run_once",
+                        lambda rt, options, **kw: seen.append(options.workers) or RunReport())
     invoke("--data-dir", str(tmp_path), "run", "--json")
     assert seen == [64]
 

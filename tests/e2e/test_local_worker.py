@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from shared.jobhost.worker import handle, work
 from shared.local.bootstrap import bootstrap
-from shared.local.runner import ingest_all, pending_uploads
-from shared.local.worker import handle, work
-from shared.records import CLASSIFIED, FAILED
+from shared.records import Status
+from shared.runner import ingest_all, pending_uploads
 from shared.settings import RetryPolicy, Settings
 from tests.e2e.test_local_operations import put_photo
 from tests.unit.fakes import FixedClassifier
@@ -19,14 +19,14 @@ def test_a_job_that_kills_its_worker_on_every_delivery_is_dead_lettered(tmp_path
     try:
         ingest_all(rt, pending_uploads(rt))
         for _ in range(3):  # three runs, each killed while holding the job
-            assert len(rt.jobs.claim(("ingest",))) == 1
+            assert len(rt.jobs.claim(("cleanse",))) == 1
             rt.jobs.release_expired()  # what the next run does first
         assert work(rt.services, rt.jobs) == 1
         (record,) = rt.services.meta.find()
         (letter,) = rt.jobs.dead()
     finally:
         rt.close()
-    assert record.status == FAILED and "3 deliveries" in record.reason_detail and letter.attempts == 4
+    assert record.status == Status.FAILED and "3 deliveries" in record.reason_detail and letter.attempts == 4
 
 
 class BrittleClassifier(FixedClassifier):
@@ -50,7 +50,7 @@ def test_one_failing_image_does_not_sink_the_other_jobs_of_its_classify_batch(tm
     rt = bootstrap(settings, classifier_factory=lambda: model)
     try:
         ingest_all(rt, pending_uploads(rt))
-        while jobs := rt.jobs.claim(("ingest",)):  # cleanse only, so that the classify jobs form one batch
+        while jobs := rt.jobs.claim(("cleanse",)):  # cleanse only, so that the classify jobs form one batch
             handle(rt.services, jobs)
             rt.jobs.complete(jobs[0])
         first = rt.services.meta.find()[0]
@@ -59,4 +59,4 @@ def test_one_failing_image_does_not_sink_the_other_jobs_of_its_classify_batch(tm
         statuses = {r.upload_id: r.status for r in rt.services.meta.find()}
     finally:
         rt.close()
-    assert statuses.pop(first.upload_id) == FAILED and set(statuses.values()) == {CLASSIFIED}
+    assert statuses.pop(first.upload_id) == Status.FAILED and set(statuses.values()) == {Status.CLASSIFIED}

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import pytest
 
 from shared import settings
+from shared.layout import COSMOS_CONTAINERS, IMAGE_CONTAINERS, QUEUES, Zone
 from tests.infra import bicep_model
 
 # Settings of the Functions host and the Azure SDK, not of the app (not in APP_SETTINGS).
@@ -109,10 +110,10 @@ def test_local_settings_sample_names_the_same_settings():
 
 def test_blob_containers_match_the_code():
     main = bicep_model.main()
-    assert bicep_model.variable(main, "imageContainers") == list(settings.CONTAINERS)
-    assert bicep_model.variable(main, "uploadsContainer") == settings.UPLOADS
-    assert bicep_model.variable(main, "bronzeContainer") == settings.BRONZE
-    assert bicep_model.variable(main, "silverContainer") == settings.SILVER
+    assert bicep_model.variable(main, "imageContainers") == list(IMAGE_CONTAINERS)
+    assert bicep_model.variable(main, "uploadsContainer") == Zone.UPLOADS
+    assert bicep_model.variable(main, "bronzeContainer") == Zone.BRONZE
+    assert bicep_model.variable(main, "silverContainer") == Zone.SILVER
     params = bicep_model.module_params("imagesStorage")
     assert params["containerNames"] == "imageContainers"
     assert params["uploadsContainerName"] == "uploadsContainer"
@@ -136,7 +137,7 @@ def test_lifecycle_rules_target_bronze_and_uploads():
 
 def test_queues_match_the_code_and_rely_on_duplicate_detection():
     main = bicep_model.main()
-    assert bicep_model.variable(main, "queueNames") == list(settings.QUEUES)
+    assert bicep_model.variable(main, "queueNames") == list(QUEUES)
     for module in ("serviceBus", "rbac", "alerts"):
         assert bicep_model.module_params(module)["queueNames"] == "queueNames", module
     tree = bicep_model.parse("modules/servicebus.bicep")
@@ -150,20 +151,24 @@ def test_queues_match_the_code_and_rely_on_duplicate_detection():
     assert props["maxDeliveryCount"] == "maxDeliveryCount"
 
 
-def test_app_knows_the_queues_max_delivery_count(azure_settings):
-    """The app marks a record failed on the last delivery; it must count to the broker's number."""
-    assert azure_settings["SERVICEBUS_MAX_DELIVERY_COUNT"]["function"]["parameters"] == {
-        "value_to_convert": "serviceBusMaxDeliveryCount"
-    }
-    assert bicep_model.module_params("functionApp")["serviceBusMaxDeliveryCount"] == "queueMaxDeliveryCount"
+def test_one_max_attempts_for_the_code_the_queues_and_local_settings(azure_settings):
+    """The app dead-letters on the last delivery; it must count to the broker's number, everywhere."""
+    assert azure_settings["IMGPIPE_MAX_ATTEMPTS"]["function"]["parameters"] == {"value_to_convert": "maxAttempts"}
+    assert bicep_model.module_params("functionApp")["maxAttempts"] == "queueMaxDeliveryCount"
     assert bicep_model.module_params("serviceBus")["maxDeliveryCount"] == "queueMaxDeliveryCount"
+    default = bicep_model.param_default(bicep_model.main(), "queueMaxDeliveryCount")
+    assert default == settings.RetryPolicy().max_attempts == int(_local_settings()["IMGPIPE_MAX_ATTEMPTS"])
+    emulator = json.loads((bicep_model.REPO / "servicebus-emulator" / "Config.json").read_text())
+    queues = emulator["UserConfig"]["Namespaces"][0]["Queues"]
+    assert {q["Name"] for q in queues} == set(QUEUES)
+    assert {q["Properties"]["MaxDeliveryCount"] for q in queues} == {default}
 
 
 def test_cosmos_database_and_containers_match_the_code():
     main = bicep_model.main()
     assert bicep_model.variable(main, "cosmosDatabaseName") == settings.Settings().cosmos_database
     declared = {c["name"]: c["partitionKey"] for c in bicep_model.variable(main, "cosmosContainers")}
-    assert set(declared) == {settings.RECORDS_CONTAINER, settings.CHECKSUMS_CONTAINER}
+    assert set(declared) == set(COSMOS_CONTAINERS)
 
     # The partition keys the Cosmos adapter creates (emulators, tests) are the ones its point
     # reads assume; infra must declare the same.

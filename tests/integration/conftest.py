@@ -14,8 +14,9 @@ from contextlib import contextmanager
 import pytest
 
 from shared.azure import connections
-from shared.azure.bootstrap import AzureRuntime, bootstrap
-from shared.settings import CONTAINERS, Settings
+from shared.azure.bootstrap import AzureApp, bootstrap
+from shared.layout import IMAGE_CONTAINERS as CONTAINERS
+from shared.settings import Settings
 from tests.integration.azure_services import (
     AzureServices,
     ServicesUnavailable,
@@ -61,7 +62,7 @@ def azure_env(azure_services: AzureServices) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture
-def azure_runtime(azure_env: dict[str, str]) -> AzureRuntime:
+def azure_runtime(azure_env: dict[str, str]) -> AzureApp:
     """Blob + Cosmos on the stand-ins, a recording queue instead of Service Bus, no classifier."""
     from shared.adapters.memory import RecordingQueue
 

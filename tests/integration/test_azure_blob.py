@@ -9,8 +9,8 @@ import pytest
 
 from shared.adapters.azure_blob import AzureBlobStore
 from shared.azure import connections
+from shared.layout import IMAGE_CONTAINERS as CONTAINERS
 from shared.ports import MissingObject
-from shared.settings import CONTAINERS
 
 
 @pytest.fixture

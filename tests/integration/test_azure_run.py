@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from imgpipe.cli import cli
 from shared.adapters.azure_blob import AzureBlobStore
 from shared.azure import connections
+from shared.layout import IMAGE_CONTAINERS as CONTAINERS
 from shared.records import Record
-from shared.settings import CONTAINERS
 from tests.integration.azure_services import AzureServices
 from tests.integration.conftest import fresh_azure_settings
 from tests.invariants import check_run, referenced
@@ -38,8 +38,9 @@ def store() -> AzureBlobStore:
 
 
 def blobs() -> dict[str, str]:
-    """Every object in the medallion containers with its etag: any rewrite changes it."""
-    return {info.path: info.version for name in CONTAINERS for info in store().list(name)}
+    """Every object in the medallion containers with its etag (any rewrite changes it); not the run lock's blob."""
+    return {info.path: info.version for name in CONTAINERS for info in store().list(name)
+            if "/.imgpipe/" not in info.path}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ def test_status_counts_every_record_and_shows_the_rejections(finished_run: dict,
     assert sum(status["counts"].values()) == len(full_corpus)
     assert status["counts"]["rejected"] == 6 and status["counts"]["duplicate"] == 1
     assert {e["reason"] for e in status["recent_errors"]} >= {"empty_file", "too_many_pixels", "corrupt_image"}
-    assert status["jobs"] == {}  # no Service Bus configured: no dead letters to show
+    assert status["dead_letters"] == {}  # no Service Bus configured: no dead letters to show
 
 
 def test_records_can_be_filtered_by_status(finished_run: dict) -> None:

@@ -13,7 +13,8 @@ from azurefunctions.extensions.base import GrpcClientType
 from azurefunctions.extensions.bindings.servicebus import ServiceBusConverter
 
 from shared.azure import connections
-from shared.settings import APP_SETTINGS, CLASSIFY_QUEUE, INGEST_QUEUE
+from shared.layout import Queue
+from shared.settings import APP_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +49,7 @@ def app_bindings(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[dict[str, An
 
 
 def test_the_app_has_exactly_the_three_functions(app_bindings: dict[str, Any]) -> None:
-    assert set(app_bindings) == {"ingest", "process", "classify"}
+    assert set(app_bindings) == {"ingest", "cleanse", "classify"}
     assert all(len(b) == 1 and b[0]["direction"] == "IN" for b in app_bindings.values())
 
 
@@ -65,21 +66,21 @@ def test_blob_trigger_source_comes_from_the_app_setting(monkeypatch: pytest.Monk
         load_app(monkeypatch, "%UPLOADS_TRIGGER_SOURCE%")
 
 
-def test_process_and_classify_are_service_bus_triggers_that_settle_themselves(app_bindings: dict[str, Any]) -> None:
-    (process,) = app_bindings["process"]
+def test_cleanse_and_classify_are_service_bus_triggers_that_settle_themselves(app_bindings: dict[str, Any]) -> None:
+    (cleanse,) = app_bindings["cleanse"]
     (classify,) = app_bindings["classify"]
-    assert process == {"direction": "IN", "type": "serviceBusTrigger", "name": "message", "connection": "SERVICEBUS",
-                       "queueName": INGEST_QUEUE, "autoCompleteMessages": False}
-    assert classify["queueName"] == CLASSIFY_QUEUE and classify["connection"] == "SERVICEBUS"
+    assert cleanse == {"direction": "IN", "type": "serviceBusTrigger", "name": "message", "connection": "SERVICEBUS",
+                       "queueName": Queue.CLEANSE, "autoCompleteMessages": False}
+    assert classify["queueName"] == Queue.CLASSIFY and classify["connection"] == "SERVICEBUS"
     assert classify["cardinality"].lower() == "many" and classify["autoCompleteMessages"] is False
 
 
 def test_handlers_ask_for_sdk_types_and_message_actions(app_bindings: dict[str, Any]) -> None:
     """The worker binds SDK types by annotation: a wrong one would silently deliver a plain message."""
     import functions.classify
-    import functions.process
+    import functions.cleanse
 
-    for handler, arg in ((functions.process.process, "message"), (functions.classify.classify, "messages")):
+    for handler, arg in ((functions.cleanse.cleanse, "message"), (functions.classify.classify, "messages")):
         params = inspect.signature(user_function(handler)).parameters
         assert ServiceBusConverter.check_input_type_annotation(params[arg].annotation)
         assert issubclass(params["message_actions"].annotation, GrpcClientType)
@@ -88,7 +89,7 @@ def test_handlers_ask_for_sdk_types_and_message_actions(app_bindings: dict[str, 
 def test_connection_settings_are_documented_app_settings(app_bindings: dict[str, Any]) -> None:
     names = {b["connection"] for bs in app_bindings.values() for b in bs}
     assert names == {"IMAGES_STORAGE", "SERVICEBUS"} and names <= set(APP_SETTINGS)
-    assert {"UPLOADS_TRIGGER_SOURCE", "SERVICEBUS_MAX_DELIVERY_COUNT"} <= set(APP_SETTINGS)
+    assert {"UPLOADS_TRIGGER_SOURCE", "IMGPIPE_MAX_ATTEMPTS"} <= set(APP_SETTINGS)
 
 
 def test_importing_the_app_creates_no_client(monkeypatch: pytest.MonkeyPatch) -> None:

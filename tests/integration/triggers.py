@@ -35,23 +35,23 @@ class _ModelBindingData:
     content_type: str = "application/octet-stream"
 
 
-def _amqp(body: Any, message_id: str, prior_deliveries: int, body_type: MessageBodyType) -> bytes:
+def _amqp(body: Any, message_id: str, delivery_count: int, body_type: MessageBodyType) -> bytes:
     header = MessageHeader()
-    header.delivery_count = prior_deliveries
+    header.delivery_count = delivery_count
     message = uamqp.Message(body=body, properties=MessageProperties(message_id=message_id), header=header,
                             body_type=body_type)
     return uuid.uuid4().bytes_le + _LOCK_TOKEN_MARK + message.encode_message()
 
 
-def servicebus_message(body: dict[str, Any] | bytes, message_id: str = "m1", prior_deliveries: int = 0) -> Any:
-    """An ``azure.servicebus.ServiceBusReceivedMessage`` as the SDK-type binding decodes it."""
+def servicebus_message(body: dict[str, Any] | bytes, message_id: str = "m1", delivery_count: int = 1) -> Any:
+    """An ``azure.servicebus.ServiceBusReceivedMessage`` as the SDK-type binding decodes it (count 1-based)."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return _decoded(_amqp(raw, message_id, prior_deliveries, MessageBodyType.Data))
+    return _decoded(_amqp(raw, message_id, delivery_count, MessageBodyType.Data))
 
 
 def servicebus_value_message(value: Any, message_id: str = "m1") -> Any:
     """A message whose AMQP body is a value section (another producer's), not the data section imgpipe sends."""
-    return _decoded(_amqp(value, message_id, 0, MessageBodyType.Value))
+    return _decoded(_amqp(value, message_id, 1, MessageBodyType.Value))
 
 
 def _decoded(content: bytes) -> Any:

@@ -21,12 +21,13 @@ import pytest
 
 from shared import errors
 from shared.adapters.servicebus_queue import DeadLetters, ServiceBusJobQueue
-from shared.azure.delivery import Delivery, process_ingest
-from shared.records import REJECTED, Record
+from shared.azure import handlers
+from shared.azure.settle import Delivery
+from shared.records import Record, Status
 from tests.unit.fakes import services
 
 CONNECTION = os.environ.get("SERVICEBUS_TEST_CONNECTION")
-QUEUE = os.environ.get("SERVICEBUS_TEST_QUEUE", "ingest")
+QUEUE = os.environ.get("SERVICEBUS_TEST_QUEUE", "cleanse")
 SKIP_REASON = "SERVICEBUS_TEST_CONNECTION is not set (the emulator or a namespace)"
 pytestmark = [pytest.mark.servicebus, pytest.mark.skipif(not CONNECTION, reason=SKIP_REASON)]
 
@@ -79,7 +80,11 @@ def test_send_and_receive_through_the_port(client: Any) -> None:
         receiver.complete_message(message)
 
 
-def test_a_rejected_upload_is_dead_lettered_with_its_reason_then_replayed(client: Any) -> None:
+def delivery(message: Any) -> Delivery:
+    return Delivery(message, b"".join(message.body), str(message.message_id), message.delivery_count + 1)
+
+
+def test_a_rejected_upload_is_a_terminal_record_and_its_message_is_completed(client: Any) -> None:
     svc = services()
     upload_id = uuid.uuid4().hex
     svc.store.put(f"bronze/x/{upload_id}.bin", b"<html>not an image</html>")
@@ -89,16 +94,27 @@ def test_a_rejected_upload_is_dead_lettered_with_its_reason_then_replayed(client
     ServiceBusJobQueue(client).send(QUEUE, upload_id, {"upload_id": upload_id})
     with client.get_queue_receiver(QUEUE) as receiver:
         (message,) = receive(receiver, upload_id)
-        delivery = Delivery(message, b"".join(message.body), str(message.message_id), message.delivery_count + 1)
-        record = process_ingest(svc, delivery, ReceiverActions(receiver))
-    assert record is not None and (record.status, record.reason) == (REJECTED, errors.UNSUPPORTED_FORMAT)
-    tools = DeadLetters(client)
-    (dead,) = [d for d in tools.list(QUEUE, limit=500) if d.message_id == upload_id]
-    assert dead.reason == errors.UNSUPPORTED_FORMAT and dead.description
-    assert tools.replay(QUEUE, upload_id) == 1
-    assert all(d.message_id != upload_id for d in tools.list(QUEUE, limit=500))
+        handlers.cleanse(svc, delivery(message), ReceiverActions(receiver))
+    record = svc.meta.get(upload_id)
+    assert record is not None and (record.status, record.reason) == (Status.REJECTED, errors.UNSUPPORTED_FORMAT)
+    assert all(d.message_id != upload_id for d in DeadLetters(client).list(QUEUE, limit=500))
+
+
+def test_a_message_that_cannot_be_understood_is_dead_lettered_with_its_reason_then_replayed(client: Any) -> None:
+    from azure.servicebus import ServiceBusMessage
+
+    message_id = uuid.uuid4().hex
+    with client.get_queue_sender(QUEUE) as sender:
+        sender.send_messages(ServiceBusMessage(b"not json", message_id=message_id))
     with client.get_queue_receiver(QUEUE) as receiver:
-        (replayed,) = receive(receiver, upload_id)
-        assert replayed.message_id.startswith(f"{upload_id}:replay:")
-        assert json.loads(b"".join(replayed.body)) == {"upload_id": upload_id}
+        (message,) = receive(receiver, message_id)
+        handlers.cleanse(services(), delivery(message), ReceiverActions(receiver))
+    tools = DeadLetters(client)
+    (dead,) = [d for d in tools.list(QUEUE, limit=500) if d.message_id == message_id]
+    assert dead.reason == errors.BAD_MESSAGE and dead.description
+    assert tools.replay(QUEUE, message_id) == 1
+    assert all(d.message_id != message_id for d in tools.list(QUEUE, limit=500))
+    with client.get_queue_receiver(QUEUE) as receiver:
+        (replayed,) = receive(receiver, message_id)
+        assert b"".join(replayed.body) == b"not json"
         receiver.complete_message(replayed)

@@ -1,10 +1,12 @@
 """In-process queues on SQLite, with the semantics the app relies on in Service Bus.
 
-- ``send`` is deduplicated by (queue, message_id), like duplicate detection;
+- ``send`` of a message already waiting or in flight is dropped: one job per
+  (queue, message_id) at a time. A message that was done (or dead) is armed
+  again, because a new send means new work (a rule change, a resumed run);
 - a consumer takes a job with a lease (peek-lock); a crashed worker's lease
   expires and the job is delivered again (at-least-once);
 - a failure is retried with exponential backoff; after the last attempt the
-  job is dead-lettered with the error text, and ``replay`` sends it again.
+  job is dead-lettered with its reason and error text, and ``replay`` sends it again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.ports import JobQueue
-from shared.settings import RetryPolicy
 
 PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
 
@@ -29,6 +30,7 @@ class Job:
     attempts: int
     last_error: str | None = None
     updated_at: float = 0.0
+    dead_reason: str | None = None
 
 
 class SqliteJobQueue(JobQueue):
@@ -36,13 +38,18 @@ class SqliteJobQueue(JobQueue):
         self.conn = conn
         self.clock = clock
 
-    def send(self, queue: str, message_id: str, body: dict[str, Any]) -> None:
+    def send(self, queue: str, message_id: str, body: dict[str, Any]) -> bool:
+        """True when this armed a job; False when the same message was already waiting or in flight."""
         now = self.clock()
-        self.conn.execute(
-            "INSERT OR IGNORE INTO jobs (queue, message_id, body, available_at, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+        cur = self.conn.execute(
+            "INSERT INTO jobs (queue, message_id, body, available_at, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (queue, message_id) DO UPDATE SET state = 'pending',"
+            " body = excluded.body, attempts = 0, available_at = excluded.available_at, last_error = NULL,"
+            " dead_reason = NULL, lease_until = NULL, updated_at = excluded.updated_at"
+            " WHERE jobs.state IN ('done', 'dead')",
             (queue, message_id, json.dumps(body), now, now, now),
         )
+        return bool(cur.rowcount)
 
     def claim(self, queues: tuple[str, ...], lease: float = 300.0, batch: dict[str, int] | None = None) -> list[Job]:
         """Take the next ready job, plus more of its queue up to ``batch[queue]``, under a lease."""
@@ -62,7 +69,7 @@ class SqliteJobQueue(JobQueue):
                 "UPDATE jobs SET state = 'running', lease_until = ?, attempts = attempts + 1, updated_at = ?"
                 " WHERE rowid IN (SELECT rowid FROM jobs WHERE queue = ? AND available_at <= ? AND"
                 " (state = 'pending' OR (state = 'running' AND lease_until < ?)) ORDER BY available_at LIMIT ?)"
-                " RETURNING queue, message_id, body, attempts, last_error, updated_at",
+                " RETURNING queue, message_id, body, attempts, last_error, updated_at, dead_reason",
                 (now + lease, now, first["queue"], now, now, (batch or {}).get(first["queue"], 1)),
             ).fetchall()
             self.conn.execute("COMMIT")
@@ -74,22 +81,21 @@ class SqliteJobQueue(JobQueue):
     def complete(self, job: Job) -> None:
         self._set(job, DONE, None, None)
 
-    def fail(self, job: Job, error: str, policy: RetryPolicy) -> bool:
-        """Schedule a retry, or dead-letter after the last attempt; True when dead-lettered."""
-        if job.attempts >= policy.max_attempts:
-            self.dead_letter(job, error)
-            return True
-        self._set(job, PENDING, error, self.clock() + policy.delay(job.attempts))
-        return False
+    def retry(self, job: Job, error: str, delay: float) -> None:
+        """Give the job back, to be delivered again after ``delay`` seconds (the backoff)."""
+        self._set(job, PENDING, error, self.clock() + delay)
 
-    def dead_letter(self, job: Job, error: str) -> None:
-        self._set(job, DEAD, error, None)
+    def dead_letter(self, job: Job, reason: str, error: str) -> None:
+        self._set(job, DEAD, error, None, reason)
 
-    def _set(self, job: Job, state: str, error: str | None, available_at: float | None) -> None:
+    def _set(self, job: Job, state: str, error: str | None, available_at: float | None,
+             reason: str | None = None) -> None:
+        # Only the delivery that holds the job settles it: a job armed again meanwhile is left alone.
         self.conn.execute(
             "UPDATE jobs SET state = ?, last_error = COALESCE(?, last_error), lease_until = NULL,"
-            " available_at = COALESCE(?, available_at), updated_at = ? WHERE queue = ? AND message_id = ?",
-            (state, error, available_at, self.clock(), job.queue, job.message_id),
+            " available_at = COALESCE(?, available_at), dead_reason = ?, updated_at = ?"
+            " WHERE queue = ? AND message_id = ? AND state = 'running'",
+            (state, error, available_at, reason, self.clock(), job.queue, job.message_id),
         )
 
     def release_expired(self) -> int:
@@ -112,16 +118,17 @@ class SqliteJobQueue(JobQueue):
         ).fetchone()
         return int(row["n"])
 
-    def dead(self) -> list[Job]:
+    def dead(self, limit: int | None = None) -> list[Job]:
         rows = self.conn.execute(
-            "SELECT queue, message_id, body, attempts, last_error, updated_at FROM jobs WHERE state = 'dead'"
-            " ORDER BY updated_at"
+            "SELECT queue, message_id, body, attempts, last_error, updated_at, dead_reason FROM jobs"
+            " WHERE state = 'dead' ORDER BY updated_at LIMIT ?", (-1 if limit is None else limit,)
         )
         return [_job(r) for r in rows]
 
     def replay(self, message_id: str | None = None) -> int:
         """Send dead-lettered jobs again with fresh attempts (all of them when message_id is None)."""
-        sql = "UPDATE jobs SET state = 'pending', attempts = 0, available_at = ?, updated_at = ? WHERE state = 'dead'"
+        sql = ("UPDATE jobs SET state = 'pending', attempts = 0, dead_reason = NULL, available_at = ?, updated_at = ?"
+               " WHERE state = 'dead'")
         args: list[object] = [self.clock(), self.clock()]
         if message_id is not None:
             sql += " AND message_id = ?"
@@ -135,4 +142,4 @@ class SqliteJobQueue(JobQueue):
 
 def _job(row: sqlite3.Row) -> Job:
     return Job(row["queue"], row["message_id"], json.loads(row["body"]), row["attempts"], row["last_error"],
-               row["updated_at"])
+               row["updated_at"], row["dead_reason"])

@@ -1,0 +1,62 @@
+"""The Functions app's three steps, behind its triggers: ingest (blob), cleanse and classify (Service Bus).
+
+Each handler takes what the trigger unwrapped and the services, runs the
+core stage, and settles Service Bus messages by the one policy
+(``shared.settlement``, applied by ``shared.azure.settle``). The upload id of
+a blob event comes from the blob's path and etag as the store reports them
+(the same call ``imgpipe run --backend azure`` makes when it lists
+``uploads/``), so both ways into the pipeline agree on the id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from shared import stages
+from shared.azure.settle import Delivery, MessageActions, Retry, apply
+from shared.layout import Queue, Zone
+from shared.ports import MissingObject
+from shared.records import Record
+from shared.services import Services
+from shared.settlement import run_isolated, settle
+
+log = logging.getLogger(__name__)
+
+
+def upload_path(blob_name: str) -> str:
+    """The trigger gives ``uploads/<name>`` (container included); accept a bare name too."""
+    name = blob_name.lstrip("/")
+    return name if name.startswith(Zone.UPLOADS + "/") else f"{Zone.UPLOADS}/{name}"
+
+
+def ingest(svc: Services, blob_name: str) -> Record | None:
+    """Ingest one upload; None when the blob is already gone (deleted before the event was handled)."""
+    path = upload_path(blob_name)
+    try:
+        return stages.ingest(svc, svc.store.info(path))
+    except MissingObject:
+        log.warning("upload %r disappeared before it was ingested", path)
+        return None
+
+
+def cleanse(svc: Services, delivery: Delivery, actions: MessageActions) -> None:
+    """The ``cleanse`` queue: bronze -> silver + gold record."""
+    _handle(svc, Queue.CLEANSE, [delivery], actions, lambda batch: stages.cleanse(svc, batch[0].body))
+
+
+def classify(svc: Services, deliveries: Sequence[Delivery], actions: MessageActions) -> None:
+    """The ``classify`` queue: a batch per model call; a failing message is tried alone, the rest settled."""
+    _handle(svc, Queue.CLASSIFY, deliveries, actions, lambda batch: stages.classify(svc, [d.body for d in batch]))
+
+
+def _handle(svc: Services, queue: Queue, deliveries: Sequence[Delivery], actions: MessageActions, run) -> None:
+    limit = svc.settings.retry.max_attempts
+    retry = []
+    for delivery, error in run_isolated(run, deliveries):
+        if not apply(svc, queue, delivery, settle(error, delivery.attempt, limit), actions):
+            retry.append((delivery.message_id, error))
+    if retry:
+        # Raising leaves the unsettled messages to the host: abandoned, redelivered, dead-lettered at last.
+        raise Retry(f"{len(retry)} of {len(deliveries)} {queue} message(s) to retry: "
+                    + "; ".join(f"{mid!r}: {err}" for mid, err in retry)) from retry[0][1]

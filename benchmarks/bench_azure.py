@@ -25,10 +25,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from imgpipe.backends import open_runtime  # noqa: E402
 from shared.adapters.memory import RecordingQueue  # noqa: E402
 from shared.azure import connections  # noqa: E402
 from shared.azure.bootstrap import bootstrap  # noqa: E402
-from shared.settings import CONTAINERS, INGEST_QUEUE, Settings  # noqa: E402
+from shared.layout import IMAGE_CONTAINERS as CONTAINERS  # noqa: E402
+from shared.layout import Queue  # noqa: E402
+from shared.runner import RunOptions, run_once  # noqa: E402
+from shared.settings import Settings  # noqa: E402
 from shared.stages import cleanse, ingest  # noqa: E402
 from tests.corpus import jpeg, photo  # noqa: E402
 from tests.integration.azure_services import empty_containers  # noqa: E402
@@ -47,7 +51,7 @@ def stage_cost(data: bytes) -> dict[str, Any]:
         rt.meta.charges.reset()
         ingest(rt.services, rt.store.info(name))
         assert isinstance(rt.services.queue, RecordingQueue)
-        (body,) = rt.services.queue.drain(INGEST_QUEUE)
+        (body,) = rt.services.queue.drain(Queue.CLEANSE)
         record = cleanse(rt.services, body)
         out[kind] = {"status": record.status, **rt.meta.charges.snapshot()}
     out["record_item_bytes"] = len(json.dumps({"id": record.upload_id, **record.to_dict()}))
@@ -55,25 +59,22 @@ def stage_cost(data: bytes) -> dict[str, Any]:
 
 
 def timed_run(backend: str, images: list[bytes], workers: int, data_dir: Path) -> dict[str, Any]:
-    from shared.azure.runner import run_once as run_azure
-    from shared.local.runner import run_once as run_local
-
     settings = Settings.from_env().with_(data_dir=data_dir)
     if backend == "azure":
         rt = bootstrap(settings, queue=RecordingQueue(), classifier="none", create_missing=True)
         for i, data in enumerate(images):
             rt.store.put(f"uploads/w{workers}/img{i:04d}.jpg", data)
-        report = run_azure(settings, workers=workers, classifier="none")
-        assert report.ingested == len(images), report
-        extra = {"cosmos_requests_per_image": round(sum(report.cosmos_calls.values()) / len(images), 2),
-                 "cosmos_calls": report.cosmos_calls}
     else:
         for i, data in enumerate(images):
             path = data_dir / "uploads" / f"w{workers}" / f"img{i:04d}.jpg"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-        report = run_local(settings, workers=workers, classifier="none")
-        extra = {}
+    with open_runtime(backend, settings, "none") as runtime:
+        report = run_once(runtime, RunOptions(workers=workers))
+    assert report.ingested == len(images), report
+    calls = {k.split(":", 1)[1]: n for k, n in report.usage.items() if k.startswith("cosmos_calls:")}
+    extra = {"cosmos_requests_per_image": round(sum(calls.values()) / len(images), 2), "cosmos_calls": calls} \
+        if backend == "azure" else {}
     per_image = report.seconds / len(images)
     return {"backend": backend, "workers": workers, "images": len(images), "seconds": round(report.seconds, 2),
             "ms_per_image": round(per_image * 1000, 1), **extra}

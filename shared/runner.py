@@ -134,7 +134,7 @@ def resume(rt: Runtime, rework: RecordQuery | None = None) -> int:
 
 def run_once(rt: Runtime, options: RunOptions = RunOptions(), progress: Progress | None = None) -> RunReport:
     """One pass over ``rt``; the caller opens and closes the runtime."""
-    start = time.perf_counter()
+    start, started_at = time.perf_counter(), time.time()
     report = RunReport()
     with rt.lock(options.wait):
         rt.prepare()
@@ -142,17 +142,17 @@ def run_once(rt: Runtime, options: RunOptions = RunOptions(), progress: Progress
             uploads = pending_uploads(rt, options.settle)
             report.ingested = ingest_all(rt, uploads, progress, report.unreadable)
         report.resumed = resume(rt, options.rework)
-        on_batch = (lambda: _report_jobs(rt, progress)) if progress else None
+        on_batch = (lambda: _report_jobs(rt, progress, started_at)) if progress else None
         report.handled, report.usage = drain(rt, options.workers, on_batch)
         if progress:
-            _report_jobs(rt, progress)  # the last word: helpers may have settled the final jobs
+            _report_jobs(rt, progress, started_at)  # the last word: helpers may have settled the final jobs
         report.usage.update(rt.usage())
         report.counts = rt.services.meta.counts()
     report.seconds = time.perf_counter() - start
     return report
 
 
-def _report_jobs(rt: Runtime, progress: Progress) -> None:
-    counts = rt.jobs.counts()
+def _report_jobs(rt: Runtime, progress: Progress, since: float) -> None:
+    counts = rt.jobs.counts(since)
     settled = sum(n for k, n in counts.items() if k.endswith((":done", ":dead")))
     progress("process", settled, sum(counts.values()))

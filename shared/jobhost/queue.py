@@ -135,8 +135,10 @@ class SqliteJobQueue(JobQueue):
             args.append(message_id)
         return self.conn.execute(sql, args).rowcount
 
-    def counts(self) -> dict[str, int]:
-        rows = self.conn.execute("SELECT queue || ':' || state AS k, COUNT(*) AS n FROM jobs GROUP BY queue, state")
+    def counts(self, since: float | None = None) -> dict[str, int]:
+        """Jobs per ``queue:state``; with ``since``, only jobs touched since then (one run's share)."""
+        rows = self.conn.execute("SELECT queue || ':' || state AS k, COUNT(*) AS n FROM jobs WHERE updated_at >= ?"
+                                 " GROUP BY queue, state", (since or 0.0,))
         return {r["k"]: r["n"] for r in rows}
 
 

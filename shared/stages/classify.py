@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from shared import errors, messages
+from shared import errors, gold, messages
+from shared.gold import NSFW_REVIEW_THRESHOLD, is_reviewed
 from shared.ports import MissingObject, Prediction, RecordQuery
 from shared.records import Record, Status, iso
 from shared.services import Services
-from shared.stages.review import is_reviewed
 
-# A moderation score at or above this sends the record to a human, whatever the confidence.
-NSFW_REVIEW_THRESHOLD = 0.5
+__all__ = ["NSFW_REVIEW_THRESHOLD", "apply_prediction", "classify", "reclassify", "rescorable"]
 SCORED = (Status.CLASSIFIED, Status.NEEDS_REVIEW)
 
 
@@ -109,29 +108,9 @@ def _score(svc: Services, records: list[Record], only_stale: bool = False,
 
 def _reject(svc: Services, record: Record, exc: errors.PermanentError) -> None:
     """The model cannot read this image: bad input, never retried, like a rejection in cleanse."""
-    record.status, record.reason, record.reason_detail = Status.REJECTED, exc.reason, exc.detail[:500] or None
-    record.updated_ts = iso(svc.clock())
+    gold.reject(record, exc, iso(svc.clock()), lineage=False)
     svc.meta.put(record)
 
 
 def apply_prediction(svc: Services, record: Record, model_version: str, prediction: Prediction) -> None:
-    now = iso(svc.clock())
-    entry = {
-        "model_version": model_version,
-        "label": prediction.label,
-        "category": prediction.category,
-        "confidence": prediction.confidence,
-        "labels": prediction.labels,
-        "moderation": prediction.moderation,
-        "ts": now,
-    }
-    record.predictions = [p for p in record.predictions if p.get("model_version") != model_version] + [entry]
-    record.model_version = model_version
-    record.label, record.category, record.confidence = prediction.label, prediction.category, prediction.confidence
-    flagged = prediction.moderation.get("nsfw", 0.0) >= NSFW_REVIEW_THRESHOLD
-    low = prediction.confidence < svc.settings.confidence_threshold
-    record.status = Status.NEEDS_REVIEW if (flagged or low) else Status.CLASSIFIED
-    record.reason = "nsfw" if flagged else ("low_confidence" if low else None)
-    record.reason_detail = None
-    record.updated_ts = now
-    record.add_lineage("classified", None, now)
+    gold.apply_prediction(record, model_version, prediction, svc.settings.confidence_threshold, iso(svc.clock()))

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import logging
 
-from shared import errors, imaging, messages, naming
+from shared import errors, gold, imaging, messages, naming
 from shared.layout import Queue
 from shared.ports import MissingObject
 from shared.records import CLEANSED, WITH_SILVER, Record, Status, iso, parse_iso
 from shared.services import Services
 from shared.stages.reupload import link_reupload
-from shared.stages.review import is_reviewed
 
 log = logging.getLogger(__name__)
-_SILVER_FIELDS = ("raw_format", "raw_width", "raw_height", "cleansed_name", "cleansed_path",
-                  "cleansed_size", "cleansed_width", "cleansed_height", "cleanse_version")
 
 
 def cleanse(svc: Services, body: bytes | str | dict) -> Record:
@@ -68,29 +65,11 @@ def is_stale(svc: Services, record: Record) -> bool:
 
 
 def _fill_gold(svc: Services, record: Record, cleansed: imaging.Cleansed, silver: str) -> None:
-    now = iso(svc.clock())
-    if not is_reviewed(record):  # a new silver image needs a new prediction; a person's verdict stays
-        record.status = Status.GOLD
-        record.reason = record.reason_detail = None
-    record.raw_format = cleansed.raw.format
-    record.raw_width, record.raw_height = cleansed.raw.width, cleansed.raw.height
-    record.cleansed_name = naming.silver_name(record.sha256)
-    record.cleansed_path = silver
-    record.cleansed_size = len(cleansed.data)
-    record.cleansed_width, record.cleansed_height = cleansed.width, cleansed.height
-    record.cleanse_version = current_version(svc)
-    record.updated_ts = now
-    record.add_lineage("silver", silver, now)
-    record.add_lineage("gold", None, now)
+    gold.fill_gold(record, cleansed, silver, current_version(svc), iso(svc.clock()))
 
 
 def _reject(svc: Services, record: Record, exc: errors.PermanentError) -> Record:
-    now = iso(svc.clock())
-    record.status = Status.REJECTED
-    record.reason = exc.reason
-    record.reason_detail = exc.detail[:500] or None
-    record.updated_ts = now
-    record.add_lineage("gold", None, now)
+    gold.reject(record, exc, iso(svc.clock()))
     svc.meta.put(record)
     log.info("rejected %s: %s", record.upload_id, exc)
     return record
@@ -102,18 +81,10 @@ def _link_duplicate(svc: Services, record: Record, owner: str) -> Record:
     if original is None or original.status not in CLEANSED or is_stale(svc, original):
         state = "missing" if original is None else (original.status if original.status not in CLEANSED else "stale")
         raise errors.TransientError(f"original upload {owner} not cleansed by the current rules yet ({state})")
-    record.duplicate_of = owner
-    if original.status == Status.REJECTED:
-        return _reject(svc, record, errors.PermanentError(
-            original.reason or errors.CORRUPT_IMAGE, f"same bytes as rejected upload {owner}"))
-    now = iso(svc.clock())
-    record.status = Status.DUPLICATE
-    record.reason = record.reason_detail = None  # a replay after failed attempts: those errors are over
-    for name in _SILVER_FIELDS:
-        setattr(record, name, getattr(original, name))
-    record.updated_ts = now
-    record.add_lineage("gold", None, now)
+    gold.link_duplicate(record, original, iso(svc.clock()))
     svc.meta.put(record)
+    if record.status == Status.REJECTED:
+        log.info("rejected %s: %s", record.upload_id, record.reason_detail)
     return record
 
 

@@ -8,6 +8,7 @@ dead-letter queue runs the stage again, which moves the record on.
 
 from __future__ import annotations
 
+from shared import gold
 from shared.layout import Queue
 from shared.records import CLEANSED, RETRIES_EXHAUSTED, Status, iso
 from shared.services import Services
@@ -19,8 +20,5 @@ def mark_failed(svc: Services, upload_id: str, queue: str, error: str, reason: s
     unfinished_classify = queue == Queue.CLASSIFY and record is not None and record.status == Status.GOLD
     if record is None or (record.status in CLEANSED and not unfinished_classify):
         return
-    record.status = Status.FAILED
-    record.reason = reason
-    record.reason_detail = f"{queue}: {error}"[:1000]
-    record.updated_ts = iso(svc.clock())
+    gold.mark_failed(record, queue, error, iso(svc.clock()), reason)
     svc.meta.put(record)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from shared import messages, naming
+from shared import gold, messages, naming
 from shared.formats import SNIFF_BYTES, sniff
 from shared.layout import Queue
 from shared.ports import ObjectInfo
@@ -34,34 +34,14 @@ def ingest(svc: Services, upload: ObjectInfo) -> Record:
 
 
 def _new_record(svc: Services, upload: ObjectInfo, upload_id: str) -> Record:
-    user_id, raw_name = naming.split_upload_path(upload.path)
-    fmt = sniff(svc.store.head(upload.path, SNIFF_BYTES))
-    return Record(
-        upload_id=upload_id,
-        user_id=user_id,
-        status=Status.BRONZE,
-        upload_ts=iso(upload.modified),
-        ingest_ts="",
-        raw_name=naming.clean_display_name(raw_name),
-        raw_path=naming.bronze_path(upload.modified, user_id, upload_id, fmt),
-        raw_size=upload.size,
-        raw_format=fmt,
-        sha256="",
-        upload_path=upload.path,
-    )
+    return gold.new_record(upload, upload_id, sniff(svc.store.head(upload.path, SNIFF_BYTES)))
 
 
 def _write_bronze(svc: Services, upload: ObjectInfo, record: Record) -> Record:
     if record.sha256 and svc.store.exists(record.raw_path):
         return record  # bronze and record written before a crash; only the message was missing
     copied = svc.store.copy(upload.path, record.raw_path)
-    now = iso(svc.clock())
-    record.sha256 = copied.sha256
-    record.raw_size = copied.size
-    record.ingest_ts = record.ingest_ts or now
-    record.updated_ts = now
-    record.add_lineage("upload", upload.path, record.upload_ts)
-    record.add_lineage("bronze", record.raw_path, now)
+    gold.copied_to_bronze(record, upload.path, copied, iso(svc.clock()))
     if record.etag is not None:
         svc.meta.put(record)  # conditional: fails if another delivery wrote in between
     elif not svc.meta.create(record):

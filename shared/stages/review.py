@@ -8,11 +8,12 @@ model version must not overwrite a human's answer.
 
 from __future__ import annotations
 
+from shared.gold import HUMAN, is_reviewed
 from shared.ports import ConcurrencyError
 from shared.records import Record, Status, iso
 from shared.services import Services
 
-HUMAN = "human:"
+__all__ = ["HUMAN", "ReviewError", "is_reviewed", "review"]
 _TRIES = 5
 
 
@@ -60,7 +61,3 @@ def _review(svc: Services, upload_id: str, reviewer: str, label: str | None, cat
     record.add_lineage("reviewed", None, now)
     svc.meta.put(record)
     return record
-
-
-def is_reviewed(record: Record) -> bool:
-    return any(str(p.get("model_version", "")).startswith(HUMAN) for p in record.predictions)

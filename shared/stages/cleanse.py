@@ -8,12 +8,15 @@ stage is left alone unless its silver was made by other cleansing rules
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
 from shared import errors, gold, imaging, messages, naming
 from shared.layout import Queue
-from shared.ports import MissingObject
+from shared.ports import MissingObject, ObjectStore
 from shared.records import CLEANSED, WITH_SILVER, Record, Status, iso, parse_iso
 from shared.services import Services
+from shared.settings import Limits
 from shared.stages.reupload import link_reupload
 
 log = logging.getLogger(__name__)
@@ -34,25 +37,43 @@ def cleanse(svc: Services, body: bytes | str | dict) -> Record:
         _send_classify(svc, record)  # the message may have been lost in a crash after the record write
         return record
     link_reupload(svc, record)
-    if record.raw_size > svc.settings.limits.max_bytes:
-        return _reject(svc, record, errors.PermanentError(errors.FILE_TOO_LARGE, f"{record.raw_size} bytes"))
+    too_large = oversized(record, svc.settings.limits)
+    if too_large:
+        return _reject(svc, record, too_large)
     owner = svc.meta.claim_checksum(record.sha256, upload_id)
     if owner != upload_id:
         return _link_duplicate(svc, record, owner)
     try:
-        data = svc.store.get(record.raw_path)
-    except MissingObject as exc:
-        raise errors.TransientError(f"bronze object {record.raw_path} is missing") from exc
-    try:
-        cleansed = imaging.cleanse(data, svc.settings.limits)
+        make_silver(svc.store, record, svc.settings.limits, svc.clock)
     except errors.PermanentError as exc:
         return _reject(svc, record, exc)
-    silver = naming.silver_path(parse_iso(record.upload_ts), record.sha256)
-    svc.store.put(silver, cleansed.data)
-    _fill_gold(svc, record, cleansed, silver)
     svc.meta.put(record)
     _send_classify(svc, record)
     return record
+
+
+def oversized(record: Record, limits: Limits) -> errors.PermanentError | None:
+    """Checked before the checksum claim, from the size alone: an upload over the cap never owns its bytes."""
+    if record.raw_size > limits.max_bytes:
+        return errors.PermanentError(errors.FILE_TOO_LARGE, f"{record.raw_size} bytes")
+    return None
+
+
+def make_silver(store: ObjectStore, record: Record, limits: Limits, clock: Callable[[], datetime]) -> None:
+    """Bronze -> silver (content-addressed) -> the record's gold fields; the caller writes the record.
+
+    Bad input raises ``PermanentError`` (the caller rejects the record), a
+    missing bronze object ``TransientError``. Shared by the stage and the
+    Spark job's executors.
+    """
+    try:
+        data = store.get(record.raw_path)
+    except MissingObject as exc:
+        raise errors.TransientError(f"bronze object {record.raw_path} is missing") from exc
+    cleansed = imaging.cleanse(data, limits)
+    silver = naming.silver_path(parse_iso(record.upload_ts), record.sha256)
+    store.put(silver, cleansed.data)
+    gold.fill_gold(record, cleansed, silver, imaging.cleanse_version(limits), iso(clock()))
 
 
 def current_version(svc: Services) -> str:
@@ -62,10 +83,6 @@ def current_version(svc: Services) -> str:
 def is_stale(svc: Services, record: Record) -> bool:
     """Its silver image was made by other cleansing rules than the current ones."""
     return record.status in WITH_SILVER and record.cleanse_version != current_version(svc)
-
-
-def _fill_gold(svc: Services, record: Record, cleansed: imaging.Cleansed, silver: str) -> None:
-    gold.fill_gold(record, cleansed, silver, current_version(svc), iso(svc.clock()))
 
 
 def _reject(svc: Services, record: Record, exc: errors.PermanentError) -> Record:

@@ -1,7 +1,10 @@
 """The Functions handlers called with real trigger objects, against Azurite and the Cosmos DB stand-in.
 
-Service Bus is the only thing not real here: sends go through the JobQueue
-port into a recording double, and settlement into ``RecordingActions``.
+Trigger objects come from the bytes the host sends (``triggers.py``): the
+``BlobClient`` of the SDK-type blob binding and Service Bus messages decoded
+by the pinned extension from the host's layout. Service Bus is the only thing
+not real here: sends go through the JobQueue port into a recording double,
+and settlement into ``RecordingActions``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from shared.layout import Queue
 from shared.records import RETRIES_EXHAUSTED, Status
 from shared.settings import RetryPolicy, Settings
 from tests.corpus import jpeg, photo
-from tests.integration.triggers import RecordingActions, blob_stream, servicebus_message, servicebus_value_message
+from tests.integration.triggers import RecordingActions, blob_client, servicebus_message, servicebus_value_message
 from tests.unit.fakes import FixedClassifier
 
 PHOTO = jpeg(photo(900, 600, seed=21))
@@ -45,10 +48,15 @@ def sent(rt: AzureApp, queue: str) -> list[tuple[str, dict[str, Any]]]:
     return [(mid, body) for q, mid, body in rt.services.queue.sent if q == queue]
 
 
+def fire_blob_trigger(name: str) -> None:
+    container, blob_name = name.split("/", 1)
+    handler(functions.ingest.ingest)(blob_client("IMAGES_STORAGE", container, blob_name))
+
+
 def upload(rt: AzureApp, name: str, data: bytes) -> str:
     """Write the blob and fire the blob trigger for it, as the host would; returns the upload id."""
     rt.store.put(name, data)
-    handler(functions.ingest.ingest)(blob_stream(name, data))
+    fire_blob_trigger(name)
     return naming.upload_id_for(name, rt.store.info(name).version)
 
 
@@ -65,7 +73,7 @@ def test_blob_trigger_copies_to_bronze_writes_the_record_and_sends_one_message(r
     assert record is not None and record.status == Status.BRONZE and record.user_id == "seller1"
     assert rt.store.get(record.raw_path) == PHOTO
     assert sent(rt, Queue.CLEANSE) == [(upload_id, {"upload_id": upload_id})]
-    handler(functions.ingest.ingest)(blob_stream("uploads/seller1/shoe.jpg", PHOTO))  # the event fires again
+    fire_blob_trigger("uploads/seller1/shoe.jpg")  # the event fires again
     assert len(rt.meta.find()) == 1 and len(list(rt.store.list("bronze"))) == 1
 
 
@@ -104,23 +112,53 @@ def test_a_duplicate_is_linked_and_completed(rt: AzureApp) -> None:
     assert actions.completed == [second] and len(list(rt.store.list("silver"))) == 1
 
 
-def test_transient_error_is_retried_then_dead_lettered_on_the_last_delivery_with_the_record_failed(
+def test_a_transient_error_is_retried_on_every_host_delivery_since_the_pinned_decoder_loses_the_count(
         rt: AzureApp) -> None:
+    """On a real host each delivery's count is unknown to the app: it retries, the broker dead-letters it at
+    maxDeliveryCount, and the reconciliation sweep marks the record (test_reconcile.py)."""
     rt.services.settings = rt.settings.with_(retry=RetryPolicy(max_attempts=3))
     upload_id = upload(rt, "uploads/seller1/shoe.jpg", PHOTO)
     record = rt.meta.get(upload_id)
     assert record is not None
     rt.store.delete(record.raw_path)  # bronze gone: a transient error (it may be a replication delay)
     actions = RecordingActions()
-    for count in (1, 2):
+    for count in (1, 2, 3, 4):
         with pytest.raises(errors.TransientError):
             handler(functions.cleanse.cleanse)(servicebus_message({"upload_id": upload_id}, upload_id, count), actions)
-        assert rt.meta.get(upload_id).status == Status.BRONZE  # type: ignore[union-attr]
-    handler(functions.cleanse.cleanse)(servicebus_message({"upload_id": upload_id}, upload_id, 3), actions)
+    assert rt.meta.get(upload_id).status == Status.BRONZE  # type: ignore[union-attr]
+    assert not actions.completed and not actions.dead_lettered
+
+
+def test_the_last_known_delivery_marks_the_record_failed_and_dead_letters(rt: AzureApp) -> None:
+    """With a count (a decoder that keeps the header), the last delivery is settled by the one policy."""
+    from shared.azure import handlers
+    from shared.azure.settle import Delivery
+
+    rt.services.settings = rt.settings.with_(retry=RetryPolicy(max_attempts=3))
+    upload_id = upload(rt, "uploads/seller1/shoe.jpg", PHOTO)
+    rt.store.delete(rt.meta.get(upload_id).raw_path)  # type: ignore[union-attr]
+    message = servicebus_message({"upload_id": upload_id}, upload_id, 3)
+    actions = RecordingActions()
+    handlers.cleanse(rt.services, Delivery(message, b'{"upload_id": "%s"}' % upload_id.encode(), upload_id, 3),
+                     actions)
     failed = rt.meta.get(upload_id)
     assert failed is not None and (failed.status, failed.reason) == (Status.FAILED, RETRIES_EXHAUSTED)
     assert "bronze object" in (failed.reason_detail or "") and not actions.completed
     assert [(m, r) for m, r, _ in actions.dead_lettered] == [(upload_id, RETRIES_EXHAUSTED)]
+
+
+def test_the_blob_trigger_never_downloads_the_upload(rt: AzureApp) -> None:
+    """The handler reads only the client's name; the store sniffs 512 bytes and copies with its own client."""
+    rt.store.put("uploads/seller1/shoe.jpg", PHOTO)
+    client = blob_client("IMAGES_STORAGE", "uploads", "seller1/shoe.jpg")
+    used: list[str] = []
+    for method in ("download_blob", "get_blob_properties", "exists", "start_copy_from_url"):
+        setattr(client, method, lambda *_, _m=method, **__: used.append(_m))
+    handler(functions.ingest.ingest)(client)
+    assert used == []
+    upload_id = naming.upload_id_for("uploads/seller1/shoe.jpg", rt.store.info("uploads/seller1/shoe.jpg").version)
+    record = rt.meta.get(upload_id)
+    assert record is not None and rt.store.get(record.raw_path) == PHOTO
 
 
 def test_classify_batch_scores_completes_and_dead_letters_the_malformed(rt: AzureApp) -> None:
@@ -203,5 +241,5 @@ def test_a_foreign_body_is_a_bad_message_and_does_not_sink_its_batch(rt: AzureAp
 def test_an_upload_deleted_before_its_event_is_handled_leaves_nothing_behind(rt: AzureApp) -> None:
     rt.store.put("uploads/seller1/gone.jpg", PHOTO)
     rt.store.delete("uploads/seller1/gone.jpg")
-    handler(functions.ingest.ingest)(blob_stream("uploads/seller1/gone.jpg", PHOTO))  # a late BlobCreated
+    fire_blob_trigger("uploads/seller1/gone.jpg")  # a late BlobCreated
     assert rt.meta.find() == [] and list(rt.store.list("bronze")) == [] and sent(rt, Queue.CLEANSE) == []

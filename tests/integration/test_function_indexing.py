@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from azurefunctions.extensions.base import GrpcClientType
+from azurefunctions.extensions.bindings.blob import BlobClient, BlobClientConverter
 from azurefunctions.extensions.bindings.servicebus import ServiceBusConverter
 
 from shared.azure import connections
@@ -80,10 +81,15 @@ def test_handlers_ask_for_sdk_types_and_message_actions(app_bindings: dict[str, 
     import functions.classify
     import functions.cleanse
 
+    import functions.ingest
+
     for handler, arg in ((functions.cleanse.cleanse, "message"), (functions.classify.classify, "messages")):
         params = inspect.signature(user_function(handler)).parameters
         assert ServiceBusConverter.check_input_type_annotation(params[arg].annotation)
         assert issubclass(params["message_actions"].annotation, GrpcClientType)
+    # The blob trigger gets a BlobClient (deferred binding): the host does not download the upload for it.
+    upload = inspect.signature(user_function(functions.ingest.ingest)).parameters["upload"].annotation
+    assert BlobClientConverter.check_input_type_annotation(upload) and upload is BlobClient
 
 
 def test_connection_settings_are_documented_app_settings(app_bindings: dict[str, Any]) -> None:

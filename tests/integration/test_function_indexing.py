@@ -80,7 +80,6 @@ def test_handlers_ask_for_sdk_types_and_message_actions(app_bindings: dict[str, 
     """The worker binds SDK types by annotation: a wrong one would silently deliver a plain message."""
     import functions.classify
     import functions.cleanse
-
     import functions.ingest
 
     for handler, arg in ((functions.cleanse.cleanse, "message"), (functions.classify.classify, "messages")):

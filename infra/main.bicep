@@ -84,7 +84,6 @@ param serviceBusSku string = 'Standard'
 param queueMaxDeliveryCount int = 5
 
 param queueLockDuration string = 'PT1M'
-param queueDuplicateDetectionWindow string = 'PT1H'
 
 // ---- Classification ----
 
@@ -301,7 +300,6 @@ module serviceBus 'modules/servicebus.bicep' = {
     queueNames: queueNames
     maxDeliveryCount: queueMaxDeliveryCount
     lockDuration: queueLockDuration
-    duplicateDetectionWindow: queueDuplicateDetectionWindow
     privateNetworking: enablePrivateNetworking
   }
 }

@@ -1,9 +1,10 @@
 // Service Bus namespace and the pipeline's queues (cleanse, classify), named after their consumer.
 //
 // Queue settings and why:
-//   requiresDuplicateDetection + window: the ingest function sets message_id = upload_id,
-//     so a re-fired BlobCreated event inside the window is dropped by the broker; after
-//     the window the idempotent stages absorb it.
+//   requiresDuplicateDetection false: every consumer is idempotent, so a second copy of a
+//     message (a re-fired BlobCreated event, a crash between a write and a send, an
+//     operator's re-send from Service Bus Explorer) converges to the same state. Duplicate
+//     detection would drop a re-send that keeps its message id inside the window.
 //   maxDeliveryCount: a transient error is retried this many times (the host abandons the
 //     message), then the broker dead-letters it; permanent errors are dead-lettered at once
 //     by the app with a reason.
@@ -11,7 +12,6 @@
 //     Functions host renews the lock while a handler runs, so a long lock only delays
 //     redelivery after a crash.
 //   deadLetteringOnMessageExpiration: nothing is lost when a backlog outlives the TTL.
-// Duplicate detection needs the Standard or Premium tier (not Basic).
 
 param name string
 param location string
@@ -32,7 +32,6 @@ param skuName string = 'Standard'
 param maxDeliveryCount int = 5
 
 param lockDuration string = 'PT1M'
-param duplicateDetectionWindow string = 'PT1H'
 param messageTimeToLive string = 'P14D'
 
 @description('true: public network access disabled (requires Premium; private endpoint in network.bicep).')
@@ -64,8 +63,7 @@ resource queues 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = [for queue
   properties: {
     maxDeliveryCount: maxDeliveryCount
     lockDuration: lockDuration
-    requiresDuplicateDetection: true
-    duplicateDetectionHistoryTimeWindow: duplicateDetectionWindow
+    requiresDuplicateDetection: false
     deadLetteringOnMessageExpiration: true
     defaultMessageTimeToLive: messageTimeToLive
     enableBatchedOperations: true

@@ -135,7 +135,7 @@ def test_lifecycle_rules_target_bronze_and_uploads():
     assert (cool, archive) == (7, 30)
 
 
-def test_queues_match_the_code_and_rely_on_duplicate_detection():
+def test_queues_match_the_code_and_do_not_drop_re_sends():
     main = bicep_model.main()
     assert bicep_model.variable(main, "queueNames") == list(QUEUES)
     for module in ("serviceBus", "rbac", "alerts"):
@@ -143,8 +143,9 @@ def test_queues_match_the_code_and_rely_on_duplicate_detection():
     tree = bicep_model.parse("modules/servicebus.bicep")
     (queue,) = bicep_model.resources_of_type(tree, "Microsoft.ServiceBus/namespaces/queues")
     props = bicep_model.body(queue)["properties"]
-    # ingest sets message_id = upload_id and counts on the broker to drop re-fired events.
-    assert props["requiresDuplicateDetection"] is True
+    # Consumers are idempotent; duplicate detection would drop an operator's re-send that keeps its id.
+    assert props["requiresDuplicateDetection"] is False
+    assert "duplicateDetectionHistoryTimeWindow" not in props
     assert props["deadLetteringOnMessageExpiration"] is True
     assert props["requiresSession"] is False
     assert 1 <= bicep_model.param_default(tree, "maxDeliveryCount") <= 10
@@ -162,6 +163,7 @@ def test_one_max_attempts_for_the_code_the_queues_and_local_settings(azure_setti
     queues = emulator["UserConfig"]["Namespaces"][0]["Queues"]
     assert {q["Name"] for q in queues} == set(QUEUES)
     assert {q["Properties"]["MaxDeliveryCount"] for q in queues} == {default}
+    assert {q["Properties"]["RequiresDuplicateDetection"] for q in queues} == {False}
 
 
 def test_cosmos_database_and_containers_match_the_code():

@@ -10,6 +10,9 @@ DATA_DIR ?= data
 # Installed-state stamps: re-install only when a requirements file changes.
 APP_STAMP := $(VENV)/.stamp-app
 DEV_STAMP := $(VENV)/.stamp-dev
+# The Functions worker's own protobuf/grpcio pins, in a folder of their own (tests/integration/test_worker_dependencies.py).
+WORKER_DEPS := $(VENV)/worker-deps
+WORKER_STAMP := $(WORKER_DEPS)/.stamp
 # checkov for infra/ lives in its own venv: its pins conflict with pytest's (requirements-infra.txt).
 INFRA_VENV ?= .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.stamp-infra
@@ -39,6 +42,11 @@ $(DEV_STAMP): $(APP_STAMP) requirements-dev.txt
 	$(PIP) install --quiet -r requirements-dev.txt
 	touch $@
 
+$(WORKER_STAMP): $(PY) requirements-worker.txt
+	rm -rf $(WORKER_DEPS)
+	$(PIP) install --quiet --no-deps --target $(WORKER_DEPS) -r requirements-worker.txt
+	touch $@
+
 $(NODE_STAMP): package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
 	touch $@
@@ -60,7 +68,7 @@ demo: install ## run the local pipeline on sample photos in ./data
 	@echo "Bronze copies: $(DATA_DIR)/bronze, cleansed images: $(DATA_DIR)/silver, records: $(DATA_DIR)/gold/imgpipe.db."
 	@echo "Next, try: '$(IMGPIPE) records --json', '$(IMGPIPE) review list', '$(IMGPIPE) --help'."
 
-test: dev $(INFRA_STAMP) $(NODE_STAMP) ## install test dependencies and run the whole suite
+test: dev $(INFRA_STAMP) $(NODE_STAMP) $(WORKER_STAMP) ## install test dependencies and run the whole suite
 	$(PY) -m pytest
 
 test-unit: dev ## fast unit tests only

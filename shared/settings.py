@@ -14,6 +14,8 @@ from pathlib import Path
 
 # App setting names shared by code, bindings, local.settings.sample.json and infra.
 APP_SETTINGS = {
+    "PYTHON_ISOLATE_WORKER_DEPENDENCIES": "1, read by the Functions Python worker, not by the code: the worker "
+    "otherwise loads its own protobuf 4.x first and the SDK-type bindings fail to import (no function indexes)",
     "IMAGES_STORAGE": "Blob Storage of uploads/bronze/silver: a connection string "
     "(Azurite) or, in Azure, IMAGES_STORAGE__serviceUri/__blobServiceUri for a managed identity",
     "SERVICEBUS": "Service Bus: a connection string (emulator) or, in Azure, "

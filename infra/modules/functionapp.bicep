@@ -81,6 +81,10 @@ var appSettings = {
   // Telemetry authenticated with Entra ID (the component has local auth disabled).
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  // The worker loads its own protobuf 4.x/grpcio 1.59 first unless told to isolate them; the SDK-type
+  // Service Bus binding needs protobuf >= 6.31, so without this no function indexes
+  // (tests/integration/test_worker_dependencies.py reproduces both outcomes).
+  PYTHON_ISOLATE_WORKER_DEPENDENCIES: '1'
   // DefaultAzureCredential in the app's own clients (Cosmos, Blob, ML) picks this identity.
   AZURE_CLIENT_ID: identityClientId
   // Blob trigger + blob clients: the trigger needs the queue endpoint too (poison queue).

@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 
 ISOLATE = "PYTHON_ISOLATE_WORKER_DEPENDENCIES"
+SCRIPT_ROOT = "AzureWebJobsScriptRoot"  # the host names the app folder with it
 
 
 def isolating() -> bool:
@@ -91,12 +92,12 @@ def start(scenario: str, worker: str, app_deps_src: str, app_dir: Path, wwwroot:
         root = mount(app_dir, wwwroot)
         site.parent.mkdir(parents=True)
         site.symlink_to(app_deps_src)
-        os.environ["AzureWebJobsScriptRoot"] = root
+        os.environ[SCRIPT_ROOT] = root
         sys.path[0:0] = [worker, app_deps, root]
     else:
         sys.path[0:0] = [str(wwwroot.parent / "standby"), app_deps, worker]
         os.environ.update(CONTAINER_NAME="placeholder", WEBSITE_PLACEHOLDER_MODE="1")
-    use_worker_dependencies(worker, app_deps, os.environ.get("AzureWebJobsScriptRoot", ""))
+    use_worker_dependencies(worker, app_deps, os.environ.get(SCRIPT_ROOT, ""))
     importlib.import_module("grpc")  # the worker's own gRPC channel to the host
     importlib.import_module("google.protobuf.message")
     if scenario == "core-tools":
@@ -106,7 +107,7 @@ def start(scenario: str, worker: str, app_deps_src: str, app_dir: Path, wwwroot:
         root = mount(app_dir, wwwroot)
         site.parent.mkdir(parents=True)
         site.symlink_to(app_deps_src)
-        os.environ.update(AzureWebJobsScriptRoot=root, WEBSITE_PLACEHOLDER_MODE="0")
+        os.environ.update({SCRIPT_ROOT: root, "WEBSITE_PLACEHOLDER_MODE": "0"})
         sys.path.append(root)
         sys.path_importer_cache.clear()
         if isolating():

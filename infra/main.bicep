@@ -196,6 +196,8 @@ var cosmosContainers = [
     compositeIndexes: []
   }
 ]
+// Container in host storage where the reconcile timer keeps its continuation token (functions/reconcile.py).
+var stateContainerName = 'imgpipe-state'
 // The blob-trigger function as the host indexes it (webhook functionName=Host.Functions.<name>).
 var ingestFunctionName = 'ingest'
 
@@ -266,6 +268,7 @@ module hostStorage 'modules/storage-host.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: deploymentContainerName
+    stateContainerName: stateContainerName
     privateNetworking: enablePrivateNetworking
   }
 }

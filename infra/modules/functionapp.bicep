@@ -36,6 +36,9 @@ param mlEndpointKeySecretName string
 
 param classifyConfidenceThreshold string
 
+@description('NCRONTAB schedule of the reconciliation sweep (timer function reconcile).')
+param reconcileSchedule string = '0 */10 * * * *'
+
 @description('The queues\' maxDeliveryCount (servicebus.bicep): on the last delivery the app dead-letters the message and marks the record failed.')
 @minValue(1)
 @maxValue(100)
@@ -105,6 +108,13 @@ var appSettings = {
   // Resolved by the platform with keyVaultReferenceIdentity; the code sees the plain key.
   ML_ENDPOINT_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${mlEndpointKeySecretName}/)'
   CLASSIFY_CONFIDENCE_THRESHOLD: classifyConfidenceThreshold
+  // The reconciliation sweep (functions/reconcile.py, shared/reconcile.py): uploads whose event was lost,
+  // stuck records, records whose message the broker dead-lettered.
+  RECONCILE_SCHEDULE: reconcileSchedule
+  RECONCILE_GRACE_MINUTES: '15'
+  RECONCILE_STUCK_MINUTES: '60'
+  RECONCILE_LOOKBACK_HOURS: '72'
+  RECONCILE_LIMIT: '500'
 }
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {

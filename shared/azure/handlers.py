@@ -10,6 +10,7 @@ a blob event comes from the blob's path and etag as the store reports them
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 
@@ -17,6 +18,7 @@ from shared import stages
 from shared.azure.settle import Delivery, MessageActions, Retry, apply
 from shared.layout import Queue, Zone
 from shared.ports import MissingObject
+from shared.reconcile import reconcile as sweep
 from shared.records import Record
 from shared.services import Services
 from shared.settlement import run_isolated, settle
@@ -38,6 +40,28 @@ def ingest(svc: Services, blob_name: str) -> Record | None:
     except MissingObject:
         log.warning("upload %r disappeared before it was ingested", path)
         return None
+
+
+def reconcile(svc: Services, state: str | None) -> str:
+    """One sweep from the token in ``state`` (the previous run's JSON); returns the state for the next run.
+
+    The dead letters are read from the Service Bus DLQs (peek only) when ``SERVICEBUS`` is configured.
+    """
+    from shared.azure.operations import service_bus_dead_letters
+
+    token = _token(state)
+    report = sweep(svc, service_bus_dead_letters(), svc.settings.reconcile, token)
+    log.info("reconcile from %r: %s", token, report.to_dict())
+    return json.dumps({"next_token": report.next_token, "last_run": report.to_dict()})
+
+
+def _token(state: str | bytes | None) -> str | None:
+    """A missing or unreadable state starts from the beginning of ``uploads/``: a full cycle is harmless."""
+    try:
+        token = json.loads(state or "null")
+    except ValueError:
+        return None
+    return token.get("next_token") if isinstance(token, dict) and isinstance(token.get("next_token"), str) else None
 
 
 def cleanse(svc: Services, delivery: Delivery, actions: MessageActions) -> None:

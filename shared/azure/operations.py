@@ -74,8 +74,13 @@ def has_servicebus() -> bool:
     return bool(connections.setting("SERVICEBUS") or connections.setting("SERVICEBUS__fullyQualifiedNamespace"))
 
 
-def operations(settings: Settings, classifier: str | None = "none") -> AzureOperations:
-    app = bootstrap(settings, queue=NoSends(), classifier=classifier)
+def service_bus_dead_letters() -> ServiceBusDeadLetters:
     dead_letters = DeadLetters(connections.once("servicebus", connections.servicebus_client)) if has_servicebus() \
         else None
-    return AzureOperations(app, ServiceBusDeadLetters(dead_letters))
+    return ServiceBusDeadLetters(dead_letters)
+
+
+def operations(settings: Settings, classifier: str | None = "none", sends: bool = False) -> AzureOperations:
+    """``sends``: the operator's command enqueues work for the Functions app (``imgpipe reconcile``)."""
+    app = bootstrap(settings, queue=None if sends else NoSends(), classifier=classifier)
+    return AzureOperations(app, service_bus_dead_letters())

@@ -33,6 +33,9 @@ param principalId string = ''
 ])
 param principalType string = 'User'
 
+@description('Changes the names of the resources Azure keeps soft-deleted after a teardown (both Key Vaults, with purge protection for 90 days, and the ML workspace). Empty = the names of the first deployment; azure.yaml\'s postdown hook sets a new value so that `azd up` after `azd down` works in the same environment.')
+param vaultNameSalt string = ''
+
 // ---- Function App (Flex Consumption) ----
 
 @minValue(1)
@@ -83,7 +86,11 @@ param serviceBusSku string = 'Standard'
 @maxValue(100)
 param queueMaxDeliveryCount int = 5
 
+@description('Lock of the single-message queue (cleanse): the host renews it while the function runs.')
 param queueLockDuration string = 'PT1M'
+
+@description('Lock of the batch queue (classify). The host does not renew locks of batch functions, so a batch must finish inside it: the classify handler stops starting model calls after CLASSIFY_BATCH_BUDGET_SECONDS, and one call (its retries included) takes at most ~3 min.')
+param batchQueueLockDuration string = 'PT5M'
 
 // ---- Classification ----
 
@@ -120,6 +127,10 @@ var imageContainers = [
 // Named after the step that consumes them (shared/layout.py Queue).
 var queueNames = [
   'cleanse'
+  'classify'
+]
+// Consumed by batch (cardinality=many) functions: their locks are not renewed (batchQueueLockDuration).
+var batchQueueNames = [
   'classify'
 ]
 var cosmosDatabaseName = 'imgpipe'
@@ -204,6 +215,8 @@ var ingestFunctionName = 'ingest'
 // ---------------------------------------------------------------------------
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+// Names Azure keeps reserved after a delete (soft-deleted vaults, workspaces) change with the salt.
+var recreatableToken = empty(vaultNameSalt) ? resourceToken : toLower(uniqueString(resourceToken, vaultNameSalt))
 var tags = {
   'azd-env-name': environmentName
   app: 'imgpipe'
@@ -222,13 +235,13 @@ var names = {
   imagesStorage: 'stimg${resourceToken}'
   serviceBus: 'sb-imgpipe-${resourceToken}'
   cosmos: 'cosmos-imgpipe-${resourceToken}'
-  keyVault: 'kv-imgpipe-${resourceToken}'
+  keyVault: 'kv-imgpipe-${recreatableToken}'
   plan: 'plan-imgpipe-${resourceToken}'
   functionApp: 'func-imgpipe-${resourceToken}'
   systemTopic: 'evgt-uploads-${resourceToken}'
-  mlWorkspace: 'mlw-imgpipe-${resourceToken}'
+  mlWorkspace: 'mlw-imgpipe-${recreatableToken}'
   mlStorage: 'stml${resourceToken}'
-  mlKeyVault: 'kv-ml-${resourceToken}'
+  mlKeyVault: 'kv-ml-${recreatableToken}'
   mlRegistry: 'crimgpipe${resourceToken}'
   vnet: 'vnet-imgpipe-${resourceToken}'
 }
@@ -303,6 +316,8 @@ module serviceBus 'modules/servicebus.bicep' = {
     queueNames: queueNames
     maxDeliveryCount: queueMaxDeliveryCount
     lockDuration: queueLockDuration
+    batchQueueNames: batchQueueNames
+    batchLockDuration: batchQueueLockDuration
     privateNetworking: enablePrivateNetworking
   }
 }
@@ -439,6 +454,8 @@ module ml 'modules/ml.bicep' = if (deployMlWorkspace) {
     applicationInsightsId: monitoring.outputs.applicationInsightsId
     privateNetworking: enablePrivateNetworking
     vaultPublicNetworkAccess: enablePrivateNetworking ? 'Disabled' : 'Enabled'
+    operatorPrincipalId: principalId
+    operatorPrincipalType: principalType
   }
 }
 

@@ -27,6 +27,8 @@ APP_SETTINGS = {
     "ML_ENDPOINT_URL": "Azure ML online endpoint scoring URI; unset = in-process model",
     "ML_ENDPOINT_KEY": "endpoint key (a Key Vault reference in Azure); unset = Entra token auth",
     "CLASSIFY_CONFIDENCE_THRESHOLD": "below this confidence a prediction goes to needs_review (default 0.5)",
+    "CLASSIFY_BATCH_BUDGET_SECONDS": "a classify batch starts no model call after this many seconds (default 100): "
+    "the host does not renew a batch's lock, so budget + one call's worst case must stay inside it (PT5M)",
     "RECONCILE_SCHEDULE": "NCRONTAB schedule of the reconciliation sweep (timer function reconcile), "
     "e.g. 0 */10 * * * * (every 10 minutes)",
     "RECONCILE_GRACE_MINUTES": "an upload younger than this is left to its own event (default 15)",
@@ -154,6 +156,7 @@ class Settings:
     confidence_threshold: float = 0.5
     cosmos_database: str = "imgpipe"
     reconcile: ReconcilePolicy = field(default_factory=ReconcilePolicy)
+    classify_budget_seconds: float = 100.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -164,6 +167,7 @@ class Settings:
             confidence_threshold=_float("CLASSIFY_CONFIDENCE_THRESHOLD", 0.5),
             cosmos_database=os.environ.get("COSMOS_DATABASE") or "imgpipe",
             reconcile=ReconcilePolicy.from_env(),
+            classify_budget_seconds=_float("CLASSIFY_BATCH_BUDGET_SECONDS", 100.0),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -108,6 +108,8 @@ var appSettings = {
   // Resolved by the platform with keyVaultReferenceIdentity; the code sees the plain key.
   ML_ENDPOINT_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${mlEndpointKeySecretName}/)'
   CLASSIFY_CONFIDENCE_THRESHOLD: classifyConfidenceThreshold
+  // classify batches' locks are not renewed: no model call starts after this (servicebus.bicep, batchLockDuration).
+  CLASSIFY_BATCH_BUDGET_SECONDS: '100'
   // The reconciliation sweep (functions/reconcile.py, shared/reconcile.py): uploads whose event was lost,
   // stuck records, records whose message the broker dead-lettered.
   RECONCILE_SCHEDULE: reconcileSchedule

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
-from shared import stages
+from shared import errors, stages
 from shared.azure.settle import Delivery, MessageActions, Retry, apply
 from shared.layout import Queue, Zone
 from shared.ports import MissingObject
@@ -70,8 +71,22 @@ def cleanse(svc: Services, delivery: Delivery, actions: MessageActions) -> None:
 
 
 def classify(svc: Services, deliveries: Sequence[Delivery], actions: MessageActions) -> None:
-    """The ``classify`` queue: a batch per model call; a failing message is tried alone, the rest settled."""
-    _handle(svc, Queue.CLASSIFY, deliveries, actions, lambda batch: stages.classify(svc, [d.body for d in batch]))
+    """The ``classify`` queue: a batch per model call; a failing message is tried alone, the rest settled.
+
+    The host does not renew the locks of a batch, so the whole invocation must end inside the queue's
+    lock (PT5M): no model call starts after ``classify_budget_seconds``. During an endpoint outage the
+    first call fails after its own retries and the per-message fallback finds the budget spent, so
+    every message goes back to the broker at once instead of 1 + N calls outliving the lock.
+    """
+    deadline = svc.clock() + timedelta(seconds=svc.settings.classify_budget_seconds)
+
+    def run(batch: Sequence[Delivery]) -> None:
+        if svc.clock() > deadline:
+            raise errors.TransientError("the batch's time budget is spent (CLASSIFY_BATCH_BUDGET_SECONDS): "
+                                        "left for redelivery")
+        stages.classify(svc, [d.body for d in batch])
+
+    _handle(svc, Queue.CLASSIFY, deliveries, actions, run)
 
 
 def _handle(svc: Services, queue: Queue, deliveries: Sequence[Delivery], actions: MessageActions, run) -> None:

@@ -10,6 +10,7 @@ and settlement into ``RecordingActions``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -243,3 +244,46 @@ def test_an_upload_deleted_before_its_event_is_handled_leaves_nothing_behind(rt:
     rt.store.delete("uploads/seller1/gone.jpg")
     fire_blob_trigger("uploads/seller1/gone.jpg")  # a late BlobCreated
     assert rt.meta.find() == [] and list(rt.store.list("bronze")) == [] and sent(rt, Queue.CLEANSE) == []
+
+
+class OutageClassifier(FixedClassifier):
+    """The endpoint is down: each call spends its whole retry budget (the clock moves on) and fails."""
+
+    def __init__(self, clock: list[Any], seconds: float) -> None:
+        super().__init__()
+        self.clock, self.seconds = clock, seconds
+
+    def classify(self, images: list[bytes]) -> Any:
+        self.calls += 1
+        self.clock[0] += timedelta(seconds=self.seconds)
+        raise errors.TransientError("scoring endpoint unreachable: timed out")
+
+
+def test_an_endpoint_outage_returns_the_whole_batch_within_its_budget(rt: AzureApp) -> None:
+    """Batch locks are not renewed: after one failed call the per-message fallback must not start 4 more."""
+    ids = [upload(rt, f"uploads/seller1/p{i}.jpg", jpeg(photo(300, 200, seed=50 + i))) for i in range(4)]
+    for upload_id in ids:
+        process(rt, upload_id)
+    clock = [datetime.now(UTC)]
+    rt.services.clock = lambda: clock[0]
+    outage = OutageClassifier(clock, seconds=rt.settings.classify_budget_seconds + 1)
+    rt.services._classifier = outage
+    actions = RecordingActions()
+    with pytest.raises(errors.TransientError, match="4 of 4"):
+        handler(functions.classify.classify)([servicebus_message({"upload_id": i}, i) for i in ids], actions)
+    assert outage.calls == 1 and not actions.completed and not actions.dead_lettered
+    assert {rt.meta.get(i).status for i in ids} == {Status.GOLD}  # type: ignore[union-attr]
+
+
+def test_within_the_budget_a_failing_batch_is_still_tried_message_by_message(rt: AzureApp) -> None:
+    ids = [upload(rt, f"uploads/seller1/q{i}.jpg", jpeg(photo(300, 200, seed=60 + i))) for i in range(2)]
+    for upload_id in ids:
+        process(rt, upload_id)
+    clock = [datetime.now(UTC)]
+    rt.services.clock = lambda: clock[0]
+    outage = OutageClassifier(clock, seconds=1)
+    rt.services._classifier = outage
+    with pytest.raises(errors.TransientError):
+        handler(functions.classify.classify)([servicebus_message({"upload_id": i}, i) for i in ids],
+                                             RecordingActions())
+    assert outage.calls == 3  # the batch, then each message alone

@@ -24,7 +24,8 @@ NODE_STAMP := node_modules/.package-lock.json
 BLOB_PORT ?= 10000
 COSMOS_PORT ?= 8081
 
-.PHONY: help install dev demo test test-unit lint bench clean infra-tools lint-infra node-deps azure-local bench-azure
+.PHONY: help install dev demo test test-unit lint bench clean infra-tools lint-infra node-deps azure-local bench-azure \
+	smoke-azure
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -87,6 +88,9 @@ azure-local: dev $(NODE_STAMP) ## Azurite (blob 10000) + Cosmos DB stand-in (808
 
 bench-azure: dev $(NODE_STAMP) ## time per image and Cosmos RU: run --backend azure (stand-ins) vs local
 	$(PY) benchmarks/bench_azure.py
+
+smoke-azure: dev $(if $(filter 1,$(SMOKE_DRY_RUN)),$(NODE_STAMP)) ## after `azd up`: upload test images to the deployment, check outcomes, DLQ, latency (SMOKE_DRY_RUN=1: stand-ins here)
+	$(PY) -m tests.smoke $(if $(filter 1,$(SMOKE_DRY_RUN)),--dry-run,)
 
 lint-infra: $(INFRA_STAMP) ## checkov over infra/ alone (suppressions only in place, with a reason)
 	$(CHECKOV) -d infra --framework bicep --skip-download --compact

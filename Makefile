@@ -10,6 +10,9 @@ DATA_DIR ?= data
 # Installed-state stamps: re-install only when a requirements file changes.
 APP_STAMP := $(VENV)/.stamp-app
 DEV_STAMP := $(VENV)/.stamp-dev
+# The Functions worker's own protobuf/grpcio pins, in a folder of their own (tests/integration/test_worker_dependencies.py).
+WORKER_DEPS := $(VENV)/worker-deps
+WORKER_STAMP := $(WORKER_DEPS)/.stamp
 # checkov for infra/ lives in its own venv: its pins conflict with pytest's (requirements-infra.txt).
 INFRA_VENV ?= .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.stamp-infra
@@ -21,7 +24,8 @@ NODE_STAMP := node_modules/.package-lock.json
 BLOB_PORT ?= 10000
 COSMOS_PORT ?= 8081
 
-.PHONY: help install dev demo test test-unit lint bench clean infra-tools lint-infra node-deps azure-local bench-azure
+.PHONY: help install dev demo test test-unit lint bench clean infra-tools lint-infra node-deps azure-local bench-azure \
+	smoke-azure
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -37,6 +41,11 @@ $(APP_STAMP): $(PY) requirements.txt requirements-local.txt pyproject.toml
 
 $(DEV_STAMP): $(APP_STAMP) requirements-dev.txt
 	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+$(WORKER_STAMP): $(PY) requirements-worker.txt
+	rm -rf $(WORKER_DEPS)
+	$(PIP) install --quiet --no-deps --target $(WORKER_DEPS) -r requirements-worker.txt
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -60,7 +69,7 @@ demo: install ## run the local pipeline on sample photos in ./data
 	@echo "Bronze copies: $(DATA_DIR)/bronze, cleansed images: $(DATA_DIR)/silver, records: $(DATA_DIR)/gold/imgpipe.db."
 	@echo "Next, try: '$(IMGPIPE) records --json', '$(IMGPIPE) review list', '$(IMGPIPE) --help'."
 
-test: dev $(INFRA_STAMP) $(NODE_STAMP) ## install test dependencies and run the whole suite
+test: dev $(INFRA_STAMP) $(NODE_STAMP) $(WORKER_STAMP) ## install test dependencies and run the whole suite
 	$(PY) -m pytest
 
 test-unit: dev ## fast unit tests only
@@ -79,6 +88,9 @@ azure-local: dev $(NODE_STAMP) ## Azurite (blob 10000) + Cosmos DB stand-in (808
 
 bench-azure: dev $(NODE_STAMP) ## time per image and Cosmos RU: run --backend azure (stand-ins) vs local
 	$(PY) benchmarks/bench_azure.py
+
+smoke-azure: dev $(if $(filter 1,$(SMOKE_DRY_RUN)),$(NODE_STAMP)) ## after `azd up`: upload test images to the deployment, check outcomes, DLQ, latency (SMOKE_DRY_RUN=1: stand-ins here)
+	$(PY) -m tests.smoke $(if $(filter 1,$(SMOKE_DRY_RUN)),--dry-run,)
 
 lint-infra: $(INFRA_STAMP) ## checkov over infra/ alone (suppressions only in place, with a reason)
 	$(CHECKOV) -d infra --framework bicep --skip-download --compact

@@ -1,4 +1,10 @@
-"""``ingest``: a blob in ``uploads/`` -> bronze copy + record + one ``ingest`` message.
+"""``ingest``: a blob in ``uploads/`` -> bronze copy + record + one ``cleanse`` message.
+
+The SDK-type blob binding (``azurefunctions-extensions-bindings-blob``) hands
+over a ``BlobClient``, not the bytes: with ``func.InputStream`` the host would
+download every upload and push it over gRPC to the worker, which never reads
+it. The handler takes only the blob's name; the store streams the bytes to
+bronze while hashing them.
 
 The trigger's ``source`` is read from the app setting ``UPLOADS_TRIGGER_SOURCE``
 when the worker indexes the functions: ``EventGrid`` in Azure (Flex
@@ -14,6 +20,7 @@ import logging
 import os
 
 import azure.functions as func
+import azurefunctions.extensions.bindings.blob as blob
 
 from shared.azure import handlers
 from shared.azure.bootstrap import services
@@ -36,8 +43,9 @@ def trigger_source(value: str | None) -> func.BlobSource:
 @bp.function_name("ingest")
 @bp.blob_trigger(arg_name="upload", path="uploads/{name}", connection="IMAGES_STORAGE",
                  source=trigger_source(os.environ.get(SOURCE_SETTING)))
-def ingest(upload: func.InputStream) -> None:
-    """The blob's bytes are not read here: the store streams them to bronze while hashing."""
-    record = handlers.ingest(services(), upload.name or "")
+def ingest(upload: blob.BlobClient) -> None:
+    """Only the name is used: no download here (the client is not even authenticated with until used)."""
+    name = f"{upload.container_name}/{upload.blob_name}"
+    record = handlers.ingest(services(), name)
     if record is not None:
-        log.info("upload %r -> %s (%s)", upload.name, record.upload_id, record.status)
+        log.info("upload %r -> %s (%s)", name, record.upload_id, record.status)

@@ -31,12 +31,17 @@ def open_runtime(backend: str, settings: Settings, classifier: str | None) -> Ru
     return bootstrap(settings, classifier=classifier)
 
 
-def open_operations(backend: str, settings: Settings, classifier: str | None = "none") -> Operations:
-    """Records and dead letters of a backend; use as a context manager."""
+def open_operations(backend: str, settings: Settings, classifier: str | None = "none",
+                    sends: bool = False) -> Operations:
+    """Records and dead letters of a backend; use as a context manager.
+
+    ``sends``: the command enqueues work (``reconcile``): in Azure to the Functions app's Service Bus queues;
+    locally the jobs table always takes it, for the next ``imgpipe run``.
+    """
     if backend == AZURE:
         from shared.azure.operations import operations as azure_operations
 
-        return azure_operations(settings, classifier=classifier)
+        return azure_operations(settings, classifier=classifier, sends=sends)
     from shared.local.operations import operations as local_operations
 
     return local_operations(settings, classifier=classifier)

@@ -24,8 +24,8 @@ class Context:
     def runtime(self, backend: str, classifier: str | None) -> Runtime:
         return open_runtime(backend, self.settings, classifier)
 
-    def operations(self, backend: str, classifier: str | None = "none") -> Operations:
-        return open_operations(backend, self.settings, classifier)
+    def operations(self, backend: str, classifier: str | None = "none", sends: bool = False) -> Operations:
+        return open_operations(backend, self.settings, classifier, sends=sends)
 
 
 # Every command takes --backend: the same command against the local data dir or the Azure services.
@@ -92,6 +92,7 @@ from imgpipe import (  # noqa: E402, F401
     data_commands,
     pipeline_commands,
     query_commands,
+    reconcile_commands,
     review_commands,
     rework_commands,
 )

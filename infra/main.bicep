@@ -33,6 +33,9 @@ param principalId string = ''
 ])
 param principalType string = 'User'
 
+@description('Changes the names of the resources Azure keeps soft-deleted after a teardown (both Key Vaults, with purge protection for 90 days, and the ML workspace). Empty = the names of the first deployment; azure.yaml\'s postdown hook sets a new value so that `azd up` after `azd down` works in the same environment.')
+param vaultNameSalt string = ''
+
 // ---- Function App (Flex Consumption) ----
 
 @minValue(1)
@@ -83,8 +86,11 @@ param serviceBusSku string = 'Standard'
 @maxValue(100)
 param queueMaxDeliveryCount int = 5
 
+@description('Lock of the single-message queue (cleanse): the host renews it while the function runs.')
 param queueLockDuration string = 'PT1M'
-param queueDuplicateDetectionWindow string = 'PT1H'
+
+@description('Lock of the batch queue (classify). The host does not renew locks of batch functions, so a batch must finish inside it: the classify handler stops starting model calls after CLASSIFY_BATCH_BUDGET_SECONDS, and one call (its retries included) takes at most ~3 min.')
+param batchQueueLockDuration string = 'PT5M'
 
 // ---- Classification ----
 
@@ -121,6 +127,10 @@ var imageContainers = [
 // Named after the step that consumes them (shared/layout.py Queue).
 var queueNames = [
   'cleanse'
+  'classify'
+]
+// Consumed by batch (cardinality=many) functions: their locks are not renewed (batchQueueLockDuration).
+var batchQueueNames = [
   'classify'
 ]
 var cosmosDatabaseName = 'imgpipe'
@@ -197,12 +207,16 @@ var cosmosContainers = [
     compositeIndexes: []
   }
 ]
+// Container in host storage where the reconcile timer keeps its continuation token (functions/reconcile.py).
+var stateContainerName = 'imgpipe-state'
 // The blob-trigger function as the host indexes it (webhook functionName=Host.Functions.<name>).
 var ingestFunctionName = 'ingest'
 
 // ---------------------------------------------------------------------------
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+// Names Azure keeps reserved after a delete (soft-deleted vaults, workspaces) change with the salt.
+var recreatableToken = empty(vaultNameSalt) ? resourceToken : toLower(uniqueString(resourceToken, vaultNameSalt))
 var tags = {
   'azd-env-name': environmentName
   app: 'imgpipe'
@@ -221,13 +235,13 @@ var names = {
   imagesStorage: 'stimg${resourceToken}'
   serviceBus: 'sb-imgpipe-${resourceToken}'
   cosmos: 'cosmos-imgpipe-${resourceToken}'
-  keyVault: 'kv-imgpipe-${resourceToken}'
+  keyVault: 'kv-imgpipe-${recreatableToken}'
   plan: 'plan-imgpipe-${resourceToken}'
   functionApp: 'func-imgpipe-${resourceToken}'
   systemTopic: 'evgt-uploads-${resourceToken}'
-  mlWorkspace: 'mlw-imgpipe-${resourceToken}'
+  mlWorkspace: 'mlw-imgpipe-${recreatableToken}'
   mlStorage: 'stml${resourceToken}'
-  mlKeyVault: 'kv-ml-${resourceToken}'
+  mlKeyVault: 'kv-ml-${recreatableToken}'
   mlRegistry: 'crimgpipe${resourceToken}'
   vnet: 'vnet-imgpipe-${resourceToken}'
 }
@@ -267,6 +281,7 @@ module hostStorage 'modules/storage-host.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: deploymentContainerName
+    stateContainerName: stateContainerName
     privateNetworking: enablePrivateNetworking
   }
 }
@@ -301,7 +316,8 @@ module serviceBus 'modules/servicebus.bicep' = {
     queueNames: queueNames
     maxDeliveryCount: queueMaxDeliveryCount
     lockDuration: queueLockDuration
-    duplicateDetectionWindow: queueDuplicateDetectionWindow
+    batchQueueNames: batchQueueNames
+    batchLockDuration: batchQueueLockDuration
     privateNetworking: enablePrivateNetworking
   }
 }
@@ -438,6 +454,8 @@ module ml 'modules/ml.bicep' = if (deployMlWorkspace) {
     applicationInsightsId: monitoring.outputs.applicationInsightsId
     privateNetworking: enablePrivateNetworking
     vaultPublicNetworkAccess: enablePrivateNetworking ? 'Disabled' : 'Enabled'
+    operatorPrincipalId: principalId
+    operatorPrincipalType: principalType
   }
 }
 

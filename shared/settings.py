@@ -14,6 +14,8 @@ from pathlib import Path
 
 # App setting names shared by code, bindings, local.settings.sample.json and infra.
 APP_SETTINGS = {
+    "PYTHON_ISOLATE_WORKER_DEPENDENCIES": "1, read by the Functions Python worker, not by the code: the worker "
+    "otherwise loads its own protobuf 4.x first and the SDK-type bindings fail to import (no function indexes)",
     "IMAGES_STORAGE": "Blob Storage of uploads/bronze/silver: a connection string "
     "(Azurite) or, in Azure, IMAGES_STORAGE__serviceUri/__blobServiceUri for a managed identity",
     "SERVICEBUS": "Service Bus: a connection string (emulator) or, in Azure, "
@@ -25,6 +27,15 @@ APP_SETTINGS = {
     "ML_ENDPOINT_URL": "Azure ML online endpoint scoring URI; unset = in-process model",
     "ML_ENDPOINT_KEY": "endpoint key (a Key Vault reference in Azure); unset = Entra token auth",
     "CLASSIFY_CONFIDENCE_THRESHOLD": "below this confidence a prediction goes to needs_review (default 0.5)",
+    "CLASSIFY_BATCH_BUDGET_SECONDS": "a classify batch starts no model call after this many seconds (default 100): "
+    "the host does not renew a batch's lock, so budget + one call's worst case must stay inside it (PT5M)",
+    "RECONCILE_SCHEDULE": "NCRONTAB schedule of the reconciliation sweep (timer function reconcile), "
+    "e.g. 0 */10 * * * * (every 10 minutes)",
+    "RECONCILE_GRACE_MINUTES": "an upload younger than this is left to its own event (default 15)",
+    "RECONCILE_STUCK_MINUTES": "a record not finished and untouched for this long is driven again (default 60)",
+    "RECONCILE_LOOKBACK_HOURS": "uploads older than this are not looked at any more (default 72: Event Grid retries "
+    "for 24 h, and earlier sweeps saw them)",
+    "RECONCILE_LIMIT": "uploads examined, and records re-driven or marked, per sweep (default 500)",
     "IMGPIPE_MAX_ATTEMPTS": "deliveries of a message before it is dead-lettered (default 5, 1-100); infra sets the "
     "queues' maxDeliveryCount from the same parameter",
 }
@@ -119,12 +130,33 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class ReconcilePolicy:
+    """How far the reconciliation sweep looks (``shared.reconcile``); the schedule is the timer's binding."""
+
+    grace_minutes: float = 15.0
+    stuck_minutes: float = 60.0
+    lookback_hours: float = 72.0
+    limit: int = 500
+
+    @classmethod
+    def from_env(cls) -> ReconcilePolicy:
+        return cls(
+            grace_minutes=_float("RECONCILE_GRACE_MINUTES", cls.grace_minutes),
+            stuck_minutes=_float("RECONCILE_STUCK_MINUTES", cls.stuck_minutes),
+            lookback_hours=_float("RECONCILE_LOOKBACK_HOURS", cls.lookback_hours),
+            limit=_int("RECONCILE_LIMIT", cls.limit, maximum=100_000, minimum=1),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
     limits: Limits = field(default_factory=Limits)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     confidence_threshold: float = 0.5
     cosmos_database: str = "imgpipe"
+    reconcile: ReconcilePolicy = field(default_factory=ReconcilePolicy)
+    classify_budget_seconds: float = 100.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -134,6 +166,8 @@ class Settings:
             retry=RetryPolicy.from_env(),
             confidence_threshold=_float("CLASSIFY_CONFIDENCE_THRESHOLD", 0.5),
             cosmos_database=os.environ.get("COSMOS_DATABASE") or "imgpipe",
+            reconcile=ReconcilePolicy.from_env(),
+            classify_budget_seconds=_float("CLASSIFY_BATCH_BUDGET_SECONDS", 100.0),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -36,6 +36,9 @@ param mlEndpointKeySecretName string
 
 param classifyConfidenceThreshold string
 
+@description('NCRONTAB schedule of the reconciliation sweep (timer function reconcile).')
+param reconcileSchedule string = '0 */10 * * * *'
+
 @description('The queues\' maxDeliveryCount (servicebus.bicep): on the last delivery the app dead-letters the message and marks the record failed.')
 @minValue(1)
 @maxValue(100)
@@ -81,6 +84,10 @@ var appSettings = {
   // Telemetry authenticated with Entra ID (the component has local auth disabled).
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  // The worker loads its own protobuf 4.x/grpcio 1.59 first unless told to isolate them; the SDK-type
+  // Service Bus binding needs protobuf >= 6.31, so without this no function indexes
+  // (tests/integration/test_worker_dependencies.py reproduces both outcomes).
+  PYTHON_ISOLATE_WORKER_DEPENDENCIES: '1'
   // DefaultAzureCredential in the app's own clients (Cosmos, Blob, ML) picks this identity.
   AZURE_CLIENT_ID: identityClientId
   // Blob trigger + blob clients: the trigger needs the queue endpoint too (poison queue).
@@ -101,6 +108,15 @@ var appSettings = {
   // Resolved by the platform with keyVaultReferenceIdentity; the code sees the plain key.
   ML_ENDPOINT_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${mlEndpointKeySecretName}/)'
   CLASSIFY_CONFIDENCE_THRESHOLD: classifyConfidenceThreshold
+  // classify batches' locks are not renewed: no model call starts after this (servicebus.bicep, batchLockDuration).
+  CLASSIFY_BATCH_BUDGET_SECONDS: '100'
+  // The reconciliation sweep (functions/reconcile.py, shared/reconcile.py): uploads whose event was lost,
+  // stuck records, records whose message the broker dead-lettered.
+  RECONCILE_SCHEDULE: reconcileSchedule
+  RECONCILE_GRACE_MINUTES: '15'
+  RECONCILE_STUCK_MINUTES: '60'
+  RECONCILE_LOOKBACK_HOURS: '72'
+  RECONCILE_LIMIT: '500'
 }
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {

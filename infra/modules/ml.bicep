@@ -18,6 +18,16 @@ param tags object = {}
 
 param applicationInsightsId string
 
+@description('Object id of the operator who runs `az ml online-deployment create` (uploads the model and code); empty = none.')
+param operatorPrincipalId string = ''
+
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param operatorPrincipalType string = 'User'
+
 @description('true: workspace, registry and storage without public access (private endpoints in network.bicep).')
 param privateNetworking bool = false
 
@@ -174,6 +184,31 @@ resource wsAcrPush 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     principalId: workspace.identity.principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.acrPush)
+  }
+}
+
+// Why (operator): shared keys are off and the datastores use identity auth, so `az ml
+// online-deployment create` uploads the model and score.py to the workspace storage as the
+// operator: blobs (workspaceblobstore) need Storage Blob Data Contributor, the file share
+// (workspaceworkingdirectory, code snapshots) Storage File Data Privileged Contributor.
+// Without them the upload fails with 403 and the endpoint never gets a deployment.
+resource operatorBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(storage.id, operatorPrincipalId, roles.storageBlobDataContributor)
+  scope: storage
+  properties: {
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
+resource operatorFile 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(storage.id, operatorPrincipalId, roles.storageFileDataPrivilegedContributor)
+  scope: storage
+  properties: {
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageFileDataPrivilegedContributor)
   }
 }
 

@@ -29,6 +29,8 @@ var roles = {
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
   serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
+  serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419'
+  storageQueueDataMessageProcessor: '8a0f0c08-91a1-4084-bc3d-661d67233fed'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
@@ -90,15 +92,18 @@ resource hostQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-0
   }
 }
 
-// Why: the app reads uploads and writes bronze and silver. Contributor (read/write/delete
-// blobs), not Owner: nothing here manages ACLs. Only on the images account.
-resource imagesBlobContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(imagesStorage.id, appPrincipalId, roles.storageBlobDataContributor)
+// Why: the blob trigger's documented minimum for an identity connection is Storage Blob Data
+// Owner plus Storage Queue Data Contributor (below) on the account of its connection
+// (IMAGES_STORAGE); the app also reads uploads and writes bronze and silver. Owner adds only
+// ACL/ownership rights over Contributor, which mean nothing on this account (no hierarchical
+// namespace), so following the docs costs no real privilege. Only on the images account.
+resource imagesBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(imagesStorage.id, appPrincipalId, roles.storageBlobDataOwner)
   scope: imagesStorage
   properties: {
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
   }
 }
 
@@ -126,6 +131,7 @@ resource queueSenders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [fo
 }]
 
 // Why: cleanse triggers on `cleanse`, classify on `classify` (receive, complete, dead-letter).
+// The Service Bus trigger's documented minimum is Data Receiver plus Data Owner (next).
 resource queueReceivers 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (queueName, i) in queueNames: {
   name: guid(queues[i].id, appPrincipalId, roles.serviceBusDataReceiver)
   scope: queues[i]
@@ -133,6 +139,19 @@ resource queueReceivers 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataReceiver)
+  }
+}]
+
+// Why: the documented minimum of the Service Bus trigger includes Data Owner: scaling reads the
+// queue's runtime properties (message counts), which needs the Manage right. Scoped to each
+// queue the app consumes, not the namespace: it cannot touch other entities.
+resource queueOwners 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (queueName, i) in queueNames: {
+  name: guid(queues[i].id, appPrincipalId, roles.serviceBusDataOwner)
+  scope: queues[i]
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataOwner)
   }
 }]
 
@@ -214,6 +233,18 @@ resource operatorImagesBlob 'Microsoft.Authorization/roleAssignments@2022-04-01'
     principalId: operatorPrincipalId
     principalType: operatorPrincipalType
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
+// Why (operator): `imgpipe dlq list|replay --backend azure` peeks at, receives and deletes the
+// blob trigger's poison messages (webjobs-blobtrigger-poison) in the images account.
+resource operatorPoisonQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(imagesStorage.id, operatorPrincipalId, roles.storageQueueDataMessageProcessor)
+  scope: imagesStorage
+  properties: {
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageProcessor)
   }
 }
 

@@ -1,17 +1,20 @@
 // Service Bus namespace and the pipeline's queues (cleanse, classify), named after their consumer.
 //
 // Queue settings and why:
-//   requiresDuplicateDetection + window: the ingest function sets message_id = upload_id,
-//     so a re-fired BlobCreated event inside the window is dropped by the broker; after
-//     the window the idempotent stages absorb it.
+//   requiresDuplicateDetection false: every consumer is idempotent, so a second copy of a
+//     message (a re-fired BlobCreated event, a crash between a write and a send, an
+//     operator's re-send from Service Bus Explorer) converges to the same state. Duplicate
+//     detection would drop a re-send that keeps its message id inside the window.
 //   maxDeliveryCount: a transient error is retried this many times (the host abandons the
 //     message), then the broker dead-letters it; permanent errors are dead-lettered at once
 //     by the app with a reason.
-//   lockDuration PT1M: cleanse of a 50 MP photo or one model call takes seconds; the
-//     Functions host renews the lock while a handler runs, so a long lock only delays
-//     redelivery after a crash.
+//   lockDuration PT1M for single-message queues (cleanse): a 50 MP photo cleanses in well under a
+//     second, and the host renews the lock while the function runs. Batch queues (classify) get
+//     batchLockDuration (PT5M, the maximum): the host does NOT renew locks of batch functions
+//     (maxAutoLockRenewalDuration applies to single messages only), so a batch must be settled
+//     inside the lock; the handler's time budget (CLASSIFY_BATCH_BUDGET_SECONDS) guarantees it.
+//     A long lock only delays redelivery after a crash.
 //   deadLetteringOnMessageExpiration: nothing is lost when a backlog outlives the TTL.
-// Duplicate detection needs the Standard or Premium tier (not Basic).
 
 param name string
 param location string
@@ -32,7 +35,10 @@ param skuName string = 'Standard'
 param maxDeliveryCount int = 5
 
 param lockDuration string = 'PT1M'
-param duplicateDetectionWindow string = 'PT1H'
+
+@description('Queues consumed by batch functions; they get batchLockDuration.')
+param batchQueueNames array = []
+param batchLockDuration string = 'PT5M'
 param messageTimeToLive string = 'P14D'
 
 @description('true: public network access disabled (requires Premium; private endpoint in network.bicep).')
@@ -63,9 +69,8 @@ resource queues 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = [for queue
   name: queueName
   properties: {
     maxDeliveryCount: maxDeliveryCount
-    lockDuration: lockDuration
-    requiresDuplicateDetection: true
-    duplicateDetectionHistoryTimeWindow: duplicateDetectionWindow
+    lockDuration: contains(batchQueueNames, queueName) ? batchLockDuration : lockDuration
+    requiresDuplicateDetection: false
     deadLetteringOnMessageExpiration: true
     defaultMessageTimeToLive: messageTimeToLive
     enableBatchedOperations: true

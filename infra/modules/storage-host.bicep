@@ -10,6 +10,9 @@ param tags object = {}
 @description('Blob container that holds the deployment package Flex Consumption runs from.')
 param deploymentContainerName string
 
+@description('Blob container of the app\'s own small state in host storage (the reconcile timer\'s continuation token).')
+param stateContainerName string
+
 @description('true: no public endpoint, reached through private endpoints (network.bicep).')
 param privateNetworking bool = false
 
@@ -89,3 +92,12 @@ output name string = account.name
 output blobEndpoint string = account.properties.primaryEndpoints.blob
 output queueEndpoint string = account.properties.primaryEndpoints.queue
 output tableEndpoint string = account.properties.primaryEndpoints.table
+
+// The reconcile timer's state blob (functions/reconcile.py binds it through AzureWebJobsStorage).
+resource stateContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: stateContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}

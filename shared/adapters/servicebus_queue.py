@@ -1,12 +1,13 @@
 """Service Bus: the ``JobQueue`` sender and the dead-letter tools (list, replay).
 
-``message_id`` is the upload id, so the queue's duplicate detection drops a
-second send for the same upload within its window (a re-fired blob event,
-a crash between a stage's record write and its send). A replayed dead
-letter gets a new, deterministic ``message_id`` (``<id>:replay:<sequence>``):
-the original id would be dropped as a duplicate inside the window, and a
-replay that crashes between send and complete and is run again sends the
-same id, which the broker drops.
+``message_id`` is the upload id, which makes messages easy to find in Service
+Bus Explorer; nothing depends on it being unique. The queues have no
+duplicate detection: every consumer is idempotent, so a second copy (a
+re-fired blob event, a crash between a record write and its send, an
+operator's re-send from Service Bus Explorer with whatever message id) ends
+in the same state, while duplicate detection would silently drop a re-send
+that keeps the id inside its window. A replay therefore re-sends the dead
+letter as it is, message id included.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from typing import Any
 from shared.ports import JobQueue
 
 CONTENT_TYPE = "application/json"
-REPLAY_MARK = ":replay:"
 
 
 class ServiceBusJobQueue(JobQueue):
@@ -97,8 +97,8 @@ class DeadLetters:
         """Resubmit dead letters to their queue (one by ``message_id``, or all), then remove them from the DLQ.
 
         Send first, complete second: a crash in between leaves the dead letter
-        in place and a second replay sends the same replay id, which duplicate
-        detection drops. Messages that do not match are released untouched.
+        in place, and replaying it again sends a second copy, which the
+        idempotent consumer absorbs. Messages that do not match are released untouched.
         """
         replayed, skipped = 0, []
         with self._receiver(queue) as receiver, self.client.get_queue_sender(queue) as sender:
@@ -136,8 +136,7 @@ def _release(receiver: Any, message: Any) -> None:
 def _resubmission(message: Any) -> Any:
     from azure.servicebus import ServiceBusMessage
 
-    original = str(message.message_id).split(REPLAY_MARK)[0]
-    return ServiceBusMessage(_body_bytes(message), message_id=f"{original}{REPLAY_MARK}{message.sequence_number}",
+    return ServiceBusMessage(_body_bytes(message), message_id=message.message_id,
                              content_type=message.content_type or CONTENT_TYPE)
 
 

@@ -73,6 +73,27 @@ def blob_service_client(prefix: str = "IMAGES_STORAGE") -> Any:
     return BlobServiceClient(url, credential=_credential_for(prefix))
 
 
+def queue_service_client(prefix: str = "IMAGES_STORAGE") -> Any:
+    """The Queue service of the same account: a connection string, or ``__queueServiceUri``/``__accountName``.
+
+    The blob trigger keeps its poison queue there (infra sets ``IMAGES_STORAGE__queueServiceUri`` for it).
+    """
+    from azure.storage.queue import QueueServiceClient
+
+    raw = setting(prefix)
+    if raw and is_connection_string(raw):
+        if "blobendpoint=" in raw.lower() and "queueendpoint=" not in raw.lower():
+            raise MissingSetting(f"{prefix} names a BlobEndpoint but no QueueEndpoint")  # the SDK would guess one
+        return QueueServiceClient.from_connection_string(raw)
+    url = _identity_value(prefix, "queueServiceUri")
+    account = _identity_value(prefix, "accountName")
+    if not url and account:
+        url = f"https://{account}.queue.core.windows.net"
+    if not url:
+        raise MissingSetting(f"set {prefix} (connection string) or {prefix}__queueServiceUri")
+    return QueueServiceClient(url, credential=_credential_for(prefix))
+
+
 def servicebus_client(prefix: str = "SERVICEBUS") -> Any:
     """``SERVICEBUS`` as a connection string (emulator) or ``SERVICEBUS__fullyQualifiedNamespace``."""
     from azure.servicebus import ServiceBusClient

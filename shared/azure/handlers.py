@@ -10,13 +10,16 @@ a blob event comes from the blob's path and etag as the store reports them
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
-from shared import stages
+from shared import errors, stages
 from shared.azure.settle import Delivery, MessageActions, Retry, apply
 from shared.layout import Queue, Zone
 from shared.ports import MissingObject
+from shared.reconcile import reconcile as sweep
 from shared.records import Record
 from shared.services import Services
 from shared.settlement import run_isolated, settle
@@ -40,14 +43,50 @@ def ingest(svc: Services, blob_name: str) -> Record | None:
         return None
 
 
+def reconcile(svc: Services, state: str | None) -> str:
+    """One sweep from the token in ``state`` (the previous run's JSON); returns the state for the next run.
+
+    The dead letters are read from the Service Bus DLQs (peek only) when ``SERVICEBUS`` is configured.
+    """
+    from shared.azure.operations import service_bus_dead_letters
+
+    token = _token(state)
+    report = sweep(svc, service_bus_dead_letters(), svc.settings.reconcile, token)
+    log.info("reconcile from %r: %s", token, report.to_dict())
+    return json.dumps({"next_token": report.next_token, "last_run": report.to_dict()})
+
+
+def _token(state: str | bytes | None) -> str | None:
+    """A missing or unreadable state starts from the beginning of ``uploads/``: a full cycle is harmless."""
+    try:
+        token = json.loads(state or "null")
+    except ValueError:
+        return None
+    return token.get("next_token") if isinstance(token, dict) and isinstance(token.get("next_token"), str) else None
+
+
 def cleanse(svc: Services, delivery: Delivery, actions: MessageActions) -> None:
     """The ``cleanse`` queue: bronze -> silver + gold record."""
     _handle(svc, Queue.CLEANSE, [delivery], actions, lambda batch: stages.cleanse(svc, batch[0].body))
 
 
 def classify(svc: Services, deliveries: Sequence[Delivery], actions: MessageActions) -> None:
-    """The ``classify`` queue: a batch per model call; a failing message is tried alone, the rest settled."""
-    _handle(svc, Queue.CLASSIFY, deliveries, actions, lambda batch: stages.classify(svc, [d.body for d in batch]))
+    """The ``classify`` queue: a batch per model call; a failing message is tried alone, the rest settled.
+
+    The host does not renew the locks of a batch, so the whole invocation must end inside the queue's
+    lock (PT5M): no model call starts after ``classify_budget_seconds``. During an endpoint outage the
+    first call fails after its own retries and the per-message fallback finds the budget spent, so
+    every message goes back to the broker at once instead of 1 + N calls outliving the lock.
+    """
+    deadline = svc.clock() + timedelta(seconds=svc.settings.classify_budget_seconds)
+
+    def run(batch: Sequence[Delivery]) -> None:
+        if svc.clock() > deadline:
+            raise errors.TransientError("the batch's time budget is spent (CLASSIFY_BATCH_BUDGET_SECONDS): "
+                                        "left for redelivery")
+        stages.classify(svc, [d.body for d in batch])
+
+    _handle(svc, Queue.CLASSIFY, deliveries, actions, run)
 
 
 def _handle(svc: Services, queue: Queue, deliveries: Sequence[Delivery], actions: MessageActions, run) -> None:

@@ -135,7 +135,7 @@ def test_lifecycle_rules_target_bronze_and_uploads():
     assert (cool, archive) == (7, 30)
 
 
-def test_queues_match_the_code_and_rely_on_duplicate_detection():
+def test_queues_match_the_code_and_do_not_drop_re_sends():
     main = bicep_model.main()
     assert bicep_model.variable(main, "queueNames") == list(QUEUES)
     for module in ("serviceBus", "rbac", "alerts"):
@@ -143,8 +143,9 @@ def test_queues_match_the_code_and_rely_on_duplicate_detection():
     tree = bicep_model.parse("modules/servicebus.bicep")
     (queue,) = bicep_model.resources_of_type(tree, "Microsoft.ServiceBus/namespaces/queues")
     props = bicep_model.body(queue)["properties"]
-    # ingest sets message_id = upload_id and counts on the broker to drop re-fired events.
-    assert props["requiresDuplicateDetection"] is True
+    # Consumers are idempotent; duplicate detection would drop an operator's re-send that keeps its id.
+    assert props["requiresDuplicateDetection"] is False
+    assert "duplicateDetectionHistoryTimeWindow" not in props
     assert props["deadLetteringOnMessageExpiration"] is True
     assert props["requiresSession"] is False
     assert 1 <= bicep_model.param_default(tree, "maxDeliveryCount") <= 10
@@ -162,6 +163,7 @@ def test_one_max_attempts_for_the_code_the_queues_and_local_settings(azure_setti
     queues = emulator["UserConfig"]["Namespaces"][0]["Queues"]
     assert {q["Name"] for q in queues} == set(QUEUES)
     assert {q["Properties"]["MaxDeliveryCount"] for q in queues} == {default}
+    assert {q["Properties"]["RequiresDuplicateDetection"] for q in queues} == {False}
 
 
 def test_cosmos_database_and_containers_match_the_code():
@@ -226,6 +228,8 @@ def test_blob_bindings_use_declared_containers(function_bindings, azure_settings
     seen = 0
     for name, bindings in function_bindings.items():
         for b in bindings:
+            if b["type"] == "blob" and b["connection"] == "AzureWebJobsStorage":
+                continue  # the app's own state in host storage (test_the_reconcile_timer_has_its_settings...)
             if b["type"] in ("blobTrigger", "blob"):
                 seen += 1
                 assert b["path"].split("/", 1)[0] in containers, f"{name}: {b['path']}"
@@ -245,3 +249,34 @@ def test_event_grid_subscription_targets_the_blob_trigger(function_bindings):
     params = bicep_model.module_params("uploadsSubscription")
     assert params["functionName"] == "ingestFunctionName"
     assert params["uploadsContainerName"] == "uploadsContainer"
+
+
+# ---- issue 9: the worker isolation setting and the reconciliation timer ----
+
+
+def test_the_worker_isolates_its_own_dependencies_everywhere_the_app_runs(azure_settings):
+    """Without it the worker's protobuf 4.x shadows the app's and no function indexes (test_worker_dependencies)."""
+    assert azure_settings["PYTHON_ISOLATE_WORKER_DEPENDENCIES"] == "1"
+    assert _local_settings()["PYTHON_ISOLATE_WORKER_DEPENDENCIES"] == "1"
+    assert "PYTHON_ISOLATE_WORKER_DEPENDENCIES" in settings.APP_SETTINGS
+
+
+def test_the_reconcile_timer_has_its_settings_and_its_state_container(function_bindings, azure_settings):
+    reconcile_settings = {n for n in settings.APP_SETTINGS if n.startswith("RECONCILE_")}
+    assert reconcile_settings == {"RECONCILE_SCHEDULE", "RECONCILE_GRACE_MINUTES", "RECONCILE_STUCK_MINUTES",
+                                  "RECONCILE_LOOKBACK_HOURS", "RECONCILE_LIMIT"}
+    assert reconcile_settings <= set(azure_settings) and reconcile_settings <= set(_local_settings())
+    timer = [b for b in function_bindings["reconcile"] if b["type"] == "timerTrigger"]
+    assert [b["schedule"] for b in timer] == ["%RECONCILE_SCHEDULE%"]
+    assert azure_settings["RECONCILE_SCHEDULE"] == "reconcileSchedule"
+    tree = bicep_model.parse("modules/functionapp.bicep")
+    assert len(bicep_model.param_default(tree, "reconcileSchedule").split()) == 6  # NCRONTAB has seconds
+    defaults = settings.ReconcilePolicy()
+    assert float(azure_settings["RECONCILE_GRACE_MINUTES"]) == defaults.grace_minutes
+    assert float(azure_settings["RECONCILE_STUCK_MINUTES"]) == defaults.stuck_minutes
+    assert float(azure_settings["RECONCILE_LOOKBACK_HOURS"]) == defaults.lookback_hours
+    assert int(azure_settings["RECONCILE_LIMIT"]) == defaults.limit
+    # its state blob lives in a container that host storage declares
+    containers = {b["path"].split("/", 1)[0] for b in function_bindings["reconcile"] if b["type"] == "blob"}
+    assert containers == {bicep_model.variable(bicep_model.main(), "stateContainerName")}
+    assert bicep_model.module_params("hostStorage")["stateContainerName"] == "stateContainerName"

@@ -40,11 +40,13 @@ class ServicesUnavailable(RuntimeError):
 class AzureServices:
     blob_port: int
     cosmos_port: int
+    queue_port: int | None = None  # Azurite's Queue service, started only for the tests that need it
 
     @property
     def storage_connection_string(self) -> str:
+        queue = f"QueueEndpoint=http://{HOST}:{self.queue_port}/{AZURITE_ACCOUNT};" if self.queue_port else ""
         return (f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
-                f"BlobEndpoint=http://{HOST}:{self.blob_port}/{AZURITE_ACCOUNT};")
+                f"BlobEndpoint=http://{HOST}:{self.blob_port}/{AZURITE_ACCOUNT};{queue}")
 
     @property
     def cosmos_endpoint(self) -> str:
@@ -151,6 +153,19 @@ def running(blob_port: int | None = None, cosmos_port: int | None = None,
                 _stop(cosmos)
         finally:
             _stop(azurite)
+
+
+@contextmanager
+def running_queue(workdir: Path) -> Iterator[int]:
+    """Azurite's Queue service alone on a free loopback port (the blob trigger's poison queue); yields the port."""
+    port = free_port()
+    cmd = [str(NODE_BIN / "azurite-queue"), "--queueHost", HOST, "--queuePort", str(port), "--skipApiVersionCheck",
+           "--disableTelemetry", "--silent", "--location", str(workdir / "azurite-queue")]
+    proc = _start(cmd, port, "azurite-queue", workdir)
+    try:
+        yield port
+    finally:
+        _stop(proc)
 
 
 def main() -> None:

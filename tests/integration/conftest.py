@@ -23,6 +23,7 @@ from tests.integration.azure_services import (
     empty_containers,
     require_node_modules,
     running,
+    running_queue,
 )
 
 
@@ -36,6 +37,20 @@ def azure_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureSe
         pytest.skip(str(exc))
     with running(workdir=tmp_path_factory.mktemp("azure-services")) as services:
         yield services
+
+
+@pytest.fixture(scope="session")
+def azure_queue_services(azure_services: AzureServices, tmp_path_factory: pytest.TempPathFactory
+                         ) -> Iterator[AzureServices]:
+    """The same stand-ins plus Azurite's Queue service (started on first use, once per session)."""
+    with running_queue(tmp_path_factory.mktemp("azurite-queue")) as port:
+        yield AzureServices(azure_services.blob_port, azure_services.cosmos_port, port)
+
+
+@pytest.fixture
+def azure_queue_env(azure_queue_services: AzureServices) -> Iterator[dict[str, str]]:
+    with fresh_azure_settings(azure_queue_services) as env:
+        yield env
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from azurefunctions.extensions.base import GrpcClientType
+from azurefunctions.extensions.bindings.blob import BlobClient, BlobClientConverter
 from azurefunctions.extensions.bindings.servicebus import ServiceBusConverter
 
 from shared.azure import connections
@@ -48,9 +49,23 @@ def app_bindings(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[dict[str, An
     return bindings(load_app(monkeypatch, "LogsAndContainerScan"))
 
 
-def test_the_app_has_exactly_the_three_functions(app_bindings: dict[str, Any]) -> None:
-    assert set(app_bindings) == {"ingest", "cleanse", "classify"}
-    assert all(len(b) == 1 and b[0]["direction"] == "IN" for b in app_bindings.values())
+def test_the_app_has_exactly_its_four_functions(app_bindings: dict[str, Any]) -> None:
+    assert set(app_bindings) == {"ingest", "cleanse", "classify", "reconcile"}
+    triggers = {name: [b for b in bs if b["type"].endswith("Trigger")] for name, bs in app_bindings.items()}
+    assert all(len(t) == 1 and t[0]["direction"] == "IN" for t in triggers.values())
+    assert all(len(b) == 1 for name, b in app_bindings.items() if name != "reconcile")
+
+
+def test_reconcile_is_a_timer_from_an_app_setting_keeping_its_token_in_host_storage(
+        app_bindings: dict[str, Any]) -> None:
+    by_name = {b["name"]: b for b in app_bindings["reconcile"]}
+    assert by_name["timer"] == {"direction": "IN", "type": "timerTrigger", "name": "timer",
+                                "schedule": "%RECONCILE_SCHEDULE%", "runOnStartup": False, "useMonitor": True}
+    assert by_name["state"]["direction"] == "IN" and by_name["next_state"]["direction"] == "OUT"
+    for name in ("state", "next_state"):
+        assert by_name[name]["type"] == "blob" and by_name[name]["connection"] == "AzureWebJobsStorage"
+        assert by_name[name]["path"] == "imgpipe-state/reconcile.json"
+    assert "RECONCILE_SCHEDULE" in APP_SETTINGS
 
 
 def test_ingest_is_a_blob_trigger_on_uploads(app_bindings: dict[str, Any]) -> None:
@@ -79,16 +94,21 @@ def test_handlers_ask_for_sdk_types_and_message_actions(app_bindings: dict[str, 
     """The worker binds SDK types by annotation: a wrong one would silently deliver a plain message."""
     import functions.classify
     import functions.cleanse
+    import functions.ingest
 
     for handler, arg in ((functions.cleanse.cleanse, "message"), (functions.classify.classify, "messages")):
         params = inspect.signature(user_function(handler)).parameters
         assert ServiceBusConverter.check_input_type_annotation(params[arg].annotation)
         assert issubclass(params["message_actions"].annotation, GrpcClientType)
+    # The blob trigger gets a BlobClient (deferred binding): the host does not download the upload for it.
+    upload = inspect.signature(user_function(functions.ingest.ingest)).parameters["upload"].annotation
+    assert BlobClientConverter.check_input_type_annotation(upload) and upload is BlobClient
 
 
 def test_connection_settings_are_documented_app_settings(app_bindings: dict[str, Any]) -> None:
-    names = {b["connection"] for bs in app_bindings.values() for b in bs}
-    assert names == {"IMAGES_STORAGE", "SERVICEBUS"} and names <= set(APP_SETTINGS)
+    names = {b["connection"] for bs in app_bindings.values() for b in bs if "connection" in b}
+    assert names == {"IMAGES_STORAGE", "SERVICEBUS", "AzureWebJobsStorage"}
+    assert names - {"AzureWebJobsStorage"} <= set(APP_SETTINGS)  # the host's own storage is the host's setting
     assert {"UPLOADS_TRIGGER_SOURCE", "IMGPIPE_MAX_ATTEMPTS"} <= set(APP_SETTINGS)
 
 

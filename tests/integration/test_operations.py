@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +59,17 @@ def _local(tmp_path: Path) -> Backend:
 def _azure() -> Backend:
     store = AzureBlobStore(connections.blob_service_client())
     store.ensure_containers(IMAGE_CONTAINERS)
-    return Backend("azure", [], lambda rel, data, _mtime: store.put(f"uploads/{rel}", data))
+    last: list[int] = [0]
+
+    def put(rel: str, data: bytes, _mtime: int) -> None:
+        # Last-Modified (the upload_ts) has whole seconds: two writes in one second would tie, and a
+        # re-upload would then be ordered by upload id. The order the test means needs distinct seconds.
+        while int(time.time()) <= last[0]:
+            time.sleep(0.05)
+        store.put(f"uploads/{rel}", data)
+        last[0] = int(time.time())
+
+    return Backend("azure", [], put)
 
 
 @pytest.fixture(params=["local", "azure"])

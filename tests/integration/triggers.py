@@ -1,62 +1,124 @@
-"""Real trigger objects, built the way the Functions worker builds them, and a recording message-actions double.
+"""Real trigger objects, built from the bytes the Functions host sends, and a recording message-actions double.
 
-The Service Bus message goes through the SDK-type binding's own converter
-(``ServiceBusConverter.decode``) from the bytes the host sends: a lock token
-followed by the AMQP message. What the handler receives is therefore the
-same ``azure.servicebus.ServiceBusReceivedMessage`` it gets in Azure.
+Service Bus: the host hands an SDK-type binding 16 lock-token bytes (the
+.NET ``Guid`` byte order, i.e. ``uuid.bytes_le``) followed by the raw AMQP
+message: header (delivery-count already 1-based), delivery annotations with
+``x-opt-lock-token``, message annotations, properties, body. That is the
+layout of the host-captured sample in the extension's own tests
+(``tests/integration/host_samples.py``); ``amqp_message`` writes the same
+sections, and ``test_host_message_format.py`` checks both decode alike.
+They then go through the pinned extension's own converter
+(``ServiceBusConverter.decode``), so the handler gets exactly the
+``azure.servicebus.ServiceBusReceivedMessage`` it gets in Azure — including
+the delivery count the pinned decoder loses.
+
+Blob: the SDK-type blob binding receives ``model_binding_data`` whose content
+is JSON naming the connection setting, container and blob; its converter
+builds a ``BlobClient`` from the connection setting, as on the host.
 """
 
 from __future__ import annotations
 
 import json
+import struct
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import azure.functions as func
-import uamqp
+import azurefunctions.extensions.bindings.blob as blob
 from azurefunctions.extensions.base import Datum
 from azurefunctions.extensions.bindings.servicebus import ServiceBusConverter, ServiceBusReceivedMessage
-from uamqp.constants import MessageBodyType
-from uamqp.message import MessageHeader, MessageProperties
 
-_LOCK_TOKEN_MARK = b"x-opt-lock-token"
-
-
-def blob_stream(name: str, data: bytes) -> func.InputStream:
-    return func.blob.InputStream(data=data, name=name, length=len(data), uri=f"http://127.0.0.1/{name}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
-class _ModelBindingData:
+class ModelBindingData:
+    """What the worker passes a converter for an SDK-type binding (``model_binding_data``)."""
+
     content: bytes
-    version: str = "1.0"
     source: str = "AzureServiceBusReceivedMessage"
     content_type: str = "application/octet-stream"
+    version: str = "1.0"
 
 
-def _amqp(body: Any, message_id: str, delivery_count: int, body_type: MessageBodyType) -> bytes:
-    header = MessageHeader()
-    header.delivery_count = delivery_count
-    message = uamqp.Message(body=body, properties=MessageProperties(message_id=message_id), header=header,
-                            body_type=body_type)
-    return uuid.uuid4().bytes_le + _LOCK_TOKEN_MARK + message.encode_message()
+# ---- AMQP 1.0 encoding: just the constructors the host's messages use ----
+
+def _sym(name: str) -> bytes:
+    raw = name.encode("ascii")
+    return b"\xa3" + bytes([len(raw)]) + raw
+
+
+def _str(text: str) -> bytes:
+    raw = text.encode()
+    return b"\xb1" + struct.pack(">I", len(raw)) + raw
+
+
+def _timestamp(ts: datetime) -> bytes:
+    return b"\x83" + struct.pack(">q", int((ts - _EPOCH).total_seconds() * 1000))
+
+
+def _compound(code: int, items: list[bytes]) -> bytes:
+    """list32 (0xd0) or map32 (0xd1): size, count, then the encoded items."""
+    payload = struct.pack(">I", len(items)) + b"".join(items)
+    return bytes([code]) + struct.pack(">I", len(payload)) + payload
+
+
+def _section(descriptor: int, value: bytes) -> bytes:
+    return b"\x00\x53" + bytes([descriptor]) + value
+
+
+def amqp_message(body: bytes | int, message_id: str, delivery_count: int, lock_token: uuid.UUID,
+                 sequence_number: int = 1, enqueued: datetime | None = None) -> bytes:
+    """The raw AMQP message as the host writes it after the lock token (``body`` int = an amqp-value body)."""
+    enqueued = enqueued or datetime.now(UTC)
+    null = b"\x40"
+    header = _compound(0xD0, [null, null, null, null, b"\x70" + struct.pack(">I", delivery_count)])
+    delivery_annotations = _compound(0xD1, [_sym("x-opt-lock-token"), b"\x98" + lock_token.bytes])
+    annotations = _compound(0xD1, [
+        _sym("x-opt-enqueued-time"), _timestamp(enqueued),
+        _sym("x-opt-sequence-number"), b"\x81" + struct.pack(">q", sequence_number),
+        _sym("x-opt-locked-until"), _timestamp(enqueued + timedelta(minutes=1)),
+    ])
+    properties = _compound(0xD0, [_str(message_id)])
+    if isinstance(body, bytes):
+        content = _section(0x75, b"\xb0" + struct.pack(">I", len(body)) + body)  # data section
+    else:
+        content = _section(0x77, b"\x71" + struct.pack(">i", body))  # amqp-value section (int)
+    return (_section(0x70, header) + _section(0x71, delivery_annotations) + _section(0x72, annotations)
+            + _section(0x73, properties) + content)
+
+
+def host_bytes(body: bytes | int, message_id: str, delivery_count: int, sequence_number: int = 1) -> bytes:
+    """Lock token (``bytes_le``) + the AMQP message: the ``model_binding_data`` content the host sends."""
+    lock = uuid.uuid4()
+    return lock.bytes_le + amqp_message(body, message_id, delivery_count, lock, sequence_number)
+
+
+def decode(content: bytes) -> Any:
+    """The pinned extension's converter, as the worker calls it for ``ServiceBusReceivedMessage``."""
+    datum = Datum(value=ModelBindingData(content), type="model_binding_data")
+    return ServiceBusConverter.decode(datum, trigger_metadata=None, pytype=ServiceBusReceivedMessage)
 
 
 def servicebus_message(body: dict[str, Any] | bytes, message_id: str = "m1", delivery_count: int = 1) -> Any:
-    """An ``azure.servicebus.ServiceBusReceivedMessage`` as the SDK-type binding decodes it (count 1-based)."""
+    """A ``ServiceBusReceivedMessage`` from host bytes whose header says ``delivery_count`` (1 = first delivery)."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return _decoded(_amqp(raw, message_id, delivery_count, MessageBodyType.Data))
+    return decode(host_bytes(raw, message_id, delivery_count))
 
 
-def servicebus_value_message(value: Any, message_id: str = "m1") -> Any:
+def servicebus_value_message(value: int, message_id: str = "m1") -> Any:
     """A message whose AMQP body is a value section (another producer's), not the data section imgpipe sends."""
-    return _decoded(_amqp(value, message_id, 1, MessageBodyType.Value))
+    return decode(host_bytes(value, message_id, 1))
 
 
-def _decoded(content: bytes) -> Any:
-    datum = Datum(value=_ModelBindingData(content), type="model_binding_data")
-    return ServiceBusConverter.decode(datum, trigger_metadata=None, pytype=ServiceBusReceivedMessage)
+def blob_client(connection: str, container: str, name: str) -> Any:
+    """The ``BlobClient`` the SDK-type blob trigger hands over (no blob bytes travel with it)."""
+    content = json.dumps({"Connection": connection, "ContainerName": container, "BlobName": name}).encode()
+    data = ModelBindingData(content, source="AzureStorageBlobs", content_type="application/json")
+    datum = Datum(value=data, type="model_binding_data")
+    return blob.BlobClientConverter.decode(datum, trigger_metadata=None, pytype=blob.BlobClient)
 
 
 @dataclass

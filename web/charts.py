@@ -47,7 +47,7 @@ def status_chart(report: Report) -> str:
 
 
 def category_chart(report: Report) -> str:
-    return _hbar(report.categories, "Classified records per category")
+    return _hbar(report.categories, "Records per category (classified or waiting for review)")
 
 
 def throughput_chart(report: Report, days: int = 30) -> str:
@@ -61,7 +61,8 @@ def throughput_chart(report: Report, days: int = 30) -> str:
     ax.set_xticks(list(x), labels, rotation=45 if len(labels) > 10 else 0, ha="right" if len(labels) > 10 else "center")
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_title("Daily throughput (UTC)", loc="left", color=INK)
-    ax.legend(frameon=False)
+    ax.set_xlim(-0.8, max(len(labels), 10) - 0.2)  # a first day's bars stay bars, not a wall
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
     return _svg(fig)
 
 

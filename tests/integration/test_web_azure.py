@@ -76,7 +76,7 @@ def test_upload_sas_is_write_only_short_lived_and_for_one_blob_under_the_callers
     assert timedelta(minutes=5) < lifetime <= timedelta(minutes=10)
 
     assert put(grant.url, jpeg(), oauth.cert) == 201
-    for other in (f"uploads/someone-else/shoe.jpg", f"uploads/{SELLER_OID}/other.jpg", "bronze/x/shoe.jpg"):
+    for other in ("uploads/someone-else/shoe.jpg", f"uploads/{SELLER_OID}/other.jpg", "bronze/x/shoe.jpg"):
         assert put(grant.url.replace(f"uploads/{SELLER_OID}/shoe.jpg", other), b"x", oauth.cert) == 403, other
     own = requests.get(grant.url, verify=str(oauth.cert), timeout=30)
     assert own.status_code == 403  # write-only: the seller cannot read it back with this SAS

@@ -36,6 +36,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 THRESHOLD = {"CLASSIFY_CONFIDENCE_THRESHOLD": "0.9"}
 XSS_NAME = "<img src=x onerror=alert(1)>.jpg"
 REVIEWER = "rita"
+README_SHOTS = {"review", "records", "report"}  # the pages the README shows
 
 
 def imgpipe(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -157,7 +158,7 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     docs = os.environ.get("IMGPIPE_SCREENSHOTS_DIR")
-    if docs:
+    if docs and name in README_SHOTS:
         Path(docs).mkdir(parents=True, exist_ok=True)
         shutil.copy(path, Path(docs) / f"{name}.png")
     return path

@@ -79,7 +79,10 @@ async def upload_form(request: Request) -> Response:
     principal = require(request, SELLER)
     config = request.app.state.config
     limits = UploadLimits.from_limits(config.limits)
-    if int(request.headers.get("content-length") or 0) > limits.max_bytes * 4 + 65536:
+    length = request.headers.get("content-length")
+    if not length or not length.isdigit():  # the multipart parser spools to disk: no unbounded streams
+        raise params.BadInput("uploads need a Content-Length")
+    if int(length) > limits.max_bytes * 4 + 65536:
         raise TooLarge(f"request larger than the {limits.max_bytes}-byte limit allows")
     async with request.form(max_files=4, max_fields=4, max_part_size=64 * 1024) as form:
         check_csrf(request, str(form.get(CSRF_FIELD) or ""))

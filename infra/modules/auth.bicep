@@ -30,6 +30,13 @@ resource site 'Microsoft.Web/sites@2023-12-01' existing = {
 }
 
 resource auth 'Microsoft.Web/sites/config@2023-12-01' = {
+  // checkov:skip=CKV_AZURE_13:checkov applies its Microsoft.Web/sites checks to this sites/config child (the auth settings); this resource IS the App Service Authentication setting.
+  // checkov:skip=CKV_AZURE_63:checkov applies its Microsoft.Web/sites checks to this sites/config child (the auth settings); logging belongs to the site (functionapp.bicep: Application Insights).
+  // checkov:skip=CKV_AZURE_65:checkov applies its Microsoft.Web/sites checks to this sites/config child (the auth settings); error-detail settings belong to the site, not to the auth config.
+  // checkov:skip=CKV_AZURE_66:checkov applies its Microsoft.Web/sites checks to this sites/config child (the auth settings); request tracing belongs to the site, not to the auth config.
+  // checkov:skip=CKV_AZURE_80:checkov applies its Microsoft.Web/sites checks to this sites/config child (the auth settings); the app runs Python on Flex Consumption, no .NET Framework.
+  // checkov:skip=CKV_AZURE_88:checkov applies its Microsoft.Web/sites checks to this sites/config child (the auth settings); storage mounts belong to the site; Flex Consumption deploys from blob storage.
+  // checkov:skip=CKV_AZURE_222:checkov applies its Microsoft.Web/sites checks to this sites/config child (the auth settings); public inbound is decided on the site (functionapp.bicep, Event Grid push delivery).
   parent: site
   name: 'authsettingsV2'
   properties: {

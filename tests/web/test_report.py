@@ -66,3 +66,14 @@ def test_serve_refuses_a_public_address_without_allow_remote(tmp_path):
 def test_web_commands_have_help_with_an_example(command):
     result = CliRunner().invoke(cli, [*command, "--help"])
     assert result.exit_code == 0 and "Example" in result.output and "imgpipe" in result.output
+
+
+def test_make_demo_ends_by_pointing_at_the_review_page():
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    dry = subprocess.run(["make", "--no-print-directory", "-n", "demo", "DATA_DIR=/tmp/imgpipe-dry-run"], cwd=root,
+                         capture_output=True, text=True, timeout=60, check=True).stdout.strip().splitlines()
+    tail = " ".join(line for line in dry if line.startswith("echo"))[-400:]
+    assert "serve" in tail and "http://127.0.0.1:8080/review" in tail

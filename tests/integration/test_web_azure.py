@@ -91,12 +91,32 @@ def test_upload_sas_is_write_only_short_lived_and_for_one_blob_under_the_callers
     assert put(read.url, b"x", oauth.cert) == 403
 
 
+def test_without_easy_auth_a_principal_header_is_not_trusted(monkeypatch):
+    """Without App Service Authentication nobody strips X-MS-CLIENT-PRINCIPAL: a forged one must not count."""
+    from azure.storage.blob import BlobServiceClient
+    from starlette.testclient import TestClient
+
+    from shared.settings import Settings
+    from tests.integration.azure_services import AZURITE_ACCOUNT, AZURITE_KEY
+
+    service = BlobServiceClient(f"https://127.0.0.1:1/{AZURITE_ACCOUNT}", credential=AZURITE_KEY)
+    for enabled, status in ((None, 401), ("True", 200)):
+        if enabled:
+            monkeypatch.setenv("WEBSITE_AUTH_ENABLED", enabled)
+        else:
+            monkeypatch.delenv("WEBSITE_AUTH_ENABLED", raising=False)
+        app = azure_app(Settings(), signer=SasSigner(service))
+        with TestClient(app, base_url=f"https://{HOST}") as http:
+            assert http.get("/upload", headers=SELLER).status_code == status
+
+
 @pytest.fixture
 def azure_web(azure_services, oauth, monkeypatch):
     """Cosmos stand-in + the HTTPS Azurite for images; the web function's middleware built on its signer."""
     with fresh_azure_settings(azure_services):
         monkeypatch.setenv("IMAGES_STORAGE", oauth.connection_string)
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(oauth.cert))
+        monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")  # App Service sets it when Easy Auth is on
         monkeypatch.setenv("CLASSIFY_CONFIDENCE_THRESHOLD", THRESHOLD["CLASSIFY_CONFIDENCE_THRESHOLD"])
         connections.reset()
         uploads = connections.blob_service_client()

@@ -25,7 +25,7 @@ BLOB_PORT ?= 10000
 COSMOS_PORT ?= 8081
 
 .PHONY: help install dev demo test test-unit lint bench clean infra-tools lint-infra node-deps azure-local bench-azure \
-	smoke-azure
+	smoke-azure browser serve screenshots
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -68,8 +68,24 @@ demo: install ## run the local pipeline on sample photos in ./data
 	$(IMGPIPE) --data-dir $(DATA_DIR) records
 	@echo "Bronze copies: $(DATA_DIR)/bronze, cleansed images: $(DATA_DIR)/silver, records: $(DATA_DIR)/gold/imgpipe.db."
 	@echo "Next, try: '$(IMGPIPE) records --json', '$(IMGPIPE) review list', '$(IMGPIPE) --help'."
+	@echo "Then review in the browser: run '$(IMGPIPE) --data-dir $(DATA_DIR) serve' (or 'make serve')"
+	@echo "and open http://127.0.0.1:8080/review (j/k move, a accepts, 1-9 pick a category, u undoes)."
 
-test: dev $(INFRA_STAMP) $(NODE_STAMP) $(WORKER_STAMP) ## install test dependencies and run the whole suite
+# Debian's chromium for the browser tests (tests/web), installed when missing: CI runs as root. Where it cannot be
+# installed the browser tests skip and say why; Playwright's own browser download is never used.
+CHROMIUM ?= /usr/bin/chromium
+browser: ## install Debian's chromium for the browser tests (apt-get, as root) when it is missing
+	@test -x $(CHROMIUM) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "note: $(CHROMIUM) could not be installed (needs root and apt-get): the browser tests will be skipped"
+
+serve: install ## the web app over ./data on http://127.0.0.1:8080/review (loopback only)
+	$(IMGPIPE) --data-dir $(DATA_DIR) serve
+
+screenshots: dev browser ## refresh the README's screenshots in docs/screenshots/ from the browser tests
+	IMGPIPE_SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest tests/web/test_browser.py -q
+
+test: dev browser $(INFRA_STAMP) $(NODE_STAMP) $(WORKER_STAMP) ## install test dependencies and run the whole suite
 	$(PY) -m pytest
 
 test-unit: dev ## fast unit tests only
@@ -106,4 +122,4 @@ serve-model: dev ## Azure ML inference server (azmlinfsrv) running ml/score.py o
 	$(PY) -m ml.local_server --entry_script ml/score.py --port $(MODEL_PORT)
 
 clean: ## remove generated data and caches (keeps .venv)
-	rm -rf $(DATA_DIR) .pytest_cache .ruff_cache .bench
+	rm -rf $(DATA_DIR) .pytest_cache .ruff_cache .bench test-artifacts

@@ -10,7 +10,7 @@ from imgpipe.cli import Context, backend_option, cli, fail
 from imgpipe.output import emit_json
 from shared.ports import RecordQuery
 from shared.records import Status
-from shared.stages import ReviewError, review
+from shared.stages import ReviewError, review, undo_review
 
 
 def _reviewer() -> str:
@@ -99,3 +99,23 @@ def _decide(obj: Context, backend: str, upload_id: str, reviewer: str, label: st
         except ReviewError as exc:
             fail(str(exc))
     click.echo(f"{record.upload_id}: {record.status} as {record.label!r} ({record.category}) by {reviewer}")
+
+
+@review_group.command("undo")
+@click.argument("upload_id")
+@click.option("--reviewer", default=_reviewer, show_default="current user", help="Whose decision to take back.")
+@backend_option
+@click.pass_obj
+def review_undo(obj: Context, upload_id: str, reviewer: str, backend: str) -> None:
+    """Take back your latest decision on a record: it returns to the state before it (e.g. needs_review).
+
+    \b
+    Example:
+      imgpipe review undo 3f2a9c0d4e5b6a7f8091a2b3c4d5e6f7
+    """
+    with obj.operations(backend) as ops:
+        try:
+            record = undo_review(ops.services, upload_id, reviewer)
+        except ReviewError as exc:
+            fail(str(exc))
+    click.echo(f"{record.upload_id}: back to {record.status}")

@@ -109,6 +109,11 @@ param deployMlWorkspace bool = true
 @description('E-mail that receives alerts; empty = alerts without notification.')
 param alertEmail string = ''
 
+// ---- Web app (web/, the `web` function) ----
+
+@description('Client id of the Entra app registration for the web app (roles reviewer, seller: infra/entra/app-roles.json). Empty = no App Service Authentication, and the web app answers 401 to everything but /healthz.')
+param webAuthClientId string = ''
+
 @description('Private endpoints for every data service, VNet integration for the app; public endpoints off. Forces Service Bus Premium.')
 param enablePrivateNetworking bool = false
 
@@ -302,6 +307,9 @@ module imagesStorage 'modules/storage-images.bicep' = {
     bronzeArchiveAfterDays: bronzeArchiveAfterDays
     uploadsDeleteAfterDays: uploadsDeleteAfterDays
     privateNetworking: enablePrivateNetworking
+    corsOrigins: empty(webAuthClientId) ? [] : [
+      'https://${names.functionApp}.azurewebsites.net'
+    ]
   }
 }
 
@@ -408,6 +416,15 @@ module functionApp 'modules/functionapp.bicep' = {
     maximumInstanceCount: functionMaximumInstances
     instanceMemoryMB: functionInstanceMemoryMB
     virtualNetworkSubnetId: enablePrivateNetworking ? '${resourceIdPrefix}Microsoft.Network/virtualNetworks/${names.vnet}/subnets/app' : ''
+  }
+}
+
+module webAuth 'modules/auth.bicep' = if (!empty(webAuthClientId)) {
+  name: 'web-auth'
+  scope: rg
+  params: {
+    appName: functionApp.outputs.name
+    clientId: webAuthClientId
   }
 }
 
@@ -651,3 +668,4 @@ output AZURE_ML_ENDPOINT_NAME string = mlEndpointName
 output ML_ENDPOINT_URL string = mlEndpointUrl
 output ML_ENDPOINT_KEY_SECRET_NAME string = mlEndpointKeySecretName
 output UPLOADS_SUBSCRIPTION_ENABLED bool = enableUploadsSubscription
+output WEB_URL string = 'https://${functionApp.outputs.defaultHostName}/review'

@@ -47,6 +47,9 @@ param deadLetterRetentionDays int = 30
 @description('true: no public endpoint, reached through private endpoints (network.bicep).')
 param privateNetworking bool = false
 
+@description('Origins whose pages may PUT uploads and show silver images with a SAS (the web app); empty = none.')
+param corsOrigins array = []
+
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   // checkov:skip=CKV_AZURE_206:False positive: checkov reads the parameter's symbol (skuName), not its value. The default is Standard_GRS (geo-replicated); LRS is allowed only as an explicit cost choice.
   name: name
@@ -111,6 +114,31 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
     containerDeleteRetentionPolicy: {
       enabled: true
       days: 14
+    }
+    // The web app's upload page PUTs straight to one blob with a short-lived write-only SAS (web/azure_sas.py).
+    cors: {
+      corsRules: empty(corsOrigins) ? [] : [
+        {
+          allowedOrigins: corsOrigins
+          allowedMethods: [
+            'PUT'
+            'GET'
+            'HEAD'
+          ]
+          allowedHeaders: [
+            'x-ms-blob-type'
+            'x-ms-version'
+            'x-ms-client-request-id'
+            'content-type'
+            'content-length'
+          ]
+          exposedHeaders: [
+            'x-ms-request-id'
+            'etag'
+          ]
+          maxAgeInSeconds: 3600
+        }
+      ]
     }
   }
 }

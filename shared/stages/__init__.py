@@ -10,6 +10,6 @@ from shared.stages.classify import classify, reclassify
 from shared.stages.cleanse import cleanse
 from shared.stages.failure import mark_failed
 from shared.stages.ingest import ingest
-from shared.stages.review import ReviewError, review
+from shared.stages.review import ReviewError, review, undo_review
 
-__all__ = ["ReviewError", "classify", "cleanse", "ingest", "mark_failed", "reclassify", "review"]
+__all__ = ["ReviewError", "classify", "cleanse", "ingest", "mark_failed", "reclassify", "review", "undo_review"]

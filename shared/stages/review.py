@@ -13,7 +13,7 @@ from shared.ports import ConcurrencyError
 from shared.records import Record, Status, iso
 from shared.services import Services
 
-__all__ = ["HUMAN", "ReviewError", "is_reviewed", "review"]
+__all__ = ["HUMAN", "ReviewError", "is_reviewed", "review", "undo_review"]
 _TRIES = 5
 
 
@@ -43,6 +43,7 @@ def _review(svc: Services, upload_id: str, reviewer: str, label: str | None, cat
     if record.status not in (Status.NEEDS_REVIEW, Status.CLASSIFIED):
         raise ReviewError(f"record {upload_id} is {record.status}; only classified or needs_review can be reviewed")
     now = iso(svc.clock())
+    replaced = [p for p in record.predictions if p.get("model_version") == f"{HUMAN}{reviewer}"]
     verdict = {
         "model_version": f"{HUMAN}{reviewer}",
         "label": label or record.label,
@@ -52,6 +53,10 @@ def _review(svc: Services, upload_id: str, reviewer: str, label: str | None, cat
         "moderation": {},
         "ts": now,
         "reviewed_model_version": record.model_version,
+        # What the decision replaced, so the reviewer can take it back (``undo_review``).
+        "previous": {"status": record.status, "reason": record.reason, "reason_detail": record.reason_detail,
+                     "label": record.label, "category": record.category, "confidence": record.confidence,
+                     "prediction": replaced[-1] if replaced else None},
     }
     record.predictions = [p for p in record.predictions if p.get("model_version") != verdict["model_version"]]
     record.predictions.append(verdict)
@@ -61,3 +66,38 @@ def _review(svc: Services, upload_id: str, reviewer: str, label: str | None, cat
     record.add_lineage("reviewed", None, now)
     svc.meta.put(record)
     return record
+
+
+def undo_review(svc: Services, upload_id: str, reviewer: str) -> Record:
+    """Take back ``reviewer``'s decision if it is still the record's latest word: the state before it returns."""
+    for _ in range(_TRIES - 1):
+        try:
+            return _undo(svc, upload_id, reviewer)
+        except ConcurrencyError:
+            continue
+    return _undo(svc, upload_id, reviewer)
+
+
+def _undo(svc: Services, upload_id: str, reviewer: str) -> Record:
+    record = svc.meta.get(upload_id)
+    if record is None:
+        raise ReviewError(f"no record {upload_id}")
+    last = record.predictions[-1] if record.predictions else {}
+    if last.get("model_version") != f"{HUMAN}{reviewer}" or record.reason != "human_review":
+        raise ReviewError(f"the latest decision on {upload_id} is not {reviewer}'s: nothing to undo")
+    previous = last.get("previous")
+    if not isinstance(previous, dict):
+        raise ReviewError(f"the decision on {upload_id} predates undo and cannot be taken back")
+    record.predictions = record.predictions[:-1]
+    if previous.get("prediction"):
+        record.predictions.append(previous["prediction"])
+    record.status, record.reason = previous["status"], previous.get("reason")
+    record.reason_detail = previous.get("reason_detail")
+    record.label, record.category = previous.get("label"), previous.get("category")
+    record.confidence = previous.get("confidence")
+    record.updated_ts = iso(svc.clock())
+    if not is_reviewed(record):
+        record.lineage = [e for e in record.lineage if e.get("stage") != "reviewed"]
+    svc.meta.put(record)
+    return record
+

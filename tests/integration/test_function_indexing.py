@@ -49,11 +49,11 @@ def app_bindings(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[dict[str, An
     return bindings(load_app(monkeypatch, "LogsAndContainerScan"))
 
 
-def test_the_app_has_exactly_its_four_functions(app_bindings: dict[str, Any]) -> None:
-    assert set(app_bindings) == {"ingest", "cleanse", "classify", "reconcile"}
+def test_the_app_has_exactly_its_five_functions(app_bindings: dict[str, Any]) -> None:
+    assert set(app_bindings) == {"ingest", "cleanse", "classify", "reconcile", "web"}
     triggers = {name: [b for b in bs if b["type"].endswith("Trigger")] for name, bs in app_bindings.items()}
     assert all(len(t) == 1 and t[0]["direction"] == "IN" for t in triggers.values())
-    assert all(len(b) == 1 for name, b in app_bindings.items() if name != "reconcile")
+    assert all(len(b) == 1 for name, b in app_bindings.items() if name not in ("reconcile", "web"))
 
 
 def test_reconcile_is_a_timer_from_an_app_setting_keeping_its_token_in_host_storage(
@@ -66,6 +66,15 @@ def test_reconcile_is_a_timer_from_an_app_setting_keeping_its_token_in_host_stor
         assert by_name[name]["type"] == "blob" and by_name[name]["connection"] == "AzureWebJobsStorage"
         assert by_name[name]["path"] == "imgpipe-state/reconcile.json"
     assert "RECONCILE_SCHEDULE" in APP_SETTINGS
+
+
+def test_web_is_one_anonymous_http_function_for_every_path(app_bindings: dict[str, Any]) -> None:
+    """Easy Auth signs callers in before the function; the app checks roles. host.json drops the /api prefix."""
+    trigger, output = app_bindings["web"]
+    assert trigger == {"direction": "IN", "type": "httpTrigger", "name": "req", "authLevel": "ANONYMOUS",
+                       "route": "{*route}", "methods": ["GET", "HEAD", "POST"]}
+    assert output == {"direction": "OUT", "type": "http", "name": "$return"}
+    assert json.loads((ROOT / "host.json").read_text())["extensions"]["http"]["routePrefix"] == ""
 
 
 def test_ingest_is_a_blob_trigger_on_uploads(app_bindings: dict[str, Any]) -> None:

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKER_DEPS = Path(os.environ.get("IMGPIPE_WORKER_DEPS") or ROOT / ".venv" / "worker-deps")
 HARNESS = Path(__file__).with_name("worker_start.py")
 SETTING = "PYTHON_ISOLATE_WORKER_DEPENDENCIES"
-FUNCTIONS = ["classify", "cleanse", "ingest", "reconcile"]
+FUNCTIONS = ["classify", "cleanse", "ingest", "reconcile", "web"]
 
 
 @pytest.fixture(scope="module")

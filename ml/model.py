@@ -69,27 +69,33 @@ class Scorer:
         self.model_path = path
         self.labels = load_labels()
         self.taxonomy = Taxonomy.load(self.labels, taxonomy_path or TAXONOMY_PATH)
-        self._moderator = None
+        self.moderator = None
         self.model_version = model_version_of(path)
         if moderation:
             from ml.moderation import Moderator
 
-            self._moderator = Moderator(options, moderation_path)
-            self.model_version += f"+{self._moderator.model_version}"
+            self.moderator = Moderator(options, moderation_path)
+            self.model_version += f"+{self.moderator.model_version}"
 
     def probabilities(self, images: list[Image.Image]) -> np.ndarray:
-        """(N, 1000) class probabilities for decoded RGB images, scored in chunks."""
+        """(N, 1000) class probabilities for decoded RGB images."""
         if not images:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        parts = [self._session.run(None, {self._input: preprocess.batch(images[i : i + CHUNK])})[0]
-                 for i in range(0, len(images), CHUNK)]
-        return np.concatenate(parts)
+        return self.probabilities_of(preprocess.batch(images))
+
+    def probabilities_of(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 1000) class probabilities for a preprocessed (N, 3, 224, 224) batch, scored in chunks."""
+        return np.concatenate([self._session.run(None, {self._input: batch[i : i + CHUNK]})[0]
+                               for i in range(0, len(batch), CHUNK)])
 
     def predict_images(self, images: list[Image.Image], top_k: int = 5) -> list[dict[str, Any]]:
-        """One JSON-ready prediction per image, in order (the response format of ``ml/score.py``)."""
+        """One JSON-ready prediction per decoded image, in order (the response format of ``ml/score.py``).
+
+        Both models read the same decoded images; each gets its batch of tensors in one pass.
+        """
         probs = self.probabilities(images)
         categories = self.taxonomy.categorize(probs)
-        moderation = self._moderator.score(images) if self._moderator else [{} for _ in images]
+        moderation = self.moderator.score(images) if self.moderator else [{} for _ in images]
         out = []
         for row, (category, mass), mod in zip(probs, categories, moderation, strict=True):
             best = np.argsort(row)[::-1][:top_k]

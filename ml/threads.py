@@ -8,7 +8,8 @@ loops for no throughput. The rule: the cores are shared out,
 ``max(1, cores // (workers * sessions per worker))`` threads per session, and
 threads never spin when the process holds more than one session or more than
 one worker runs (someone else could use the core). ``IMGPIPE_ORT_THREADS``
-still sets the count outright.
+still sets the count outright; ``0`` restores onnxruntime's own default (a
+thread per core, spinning), the old behaviour the benchmark compares with.
 
 Who says how many workers run: ``imgpipe run --workers N`` exports
 ``IMGPIPE_WORKERS=N`` to its worker processes; ``ml/score.py`` passes Azure ML's
@@ -46,28 +47,30 @@ def cores() -> int:
     return max(1, count)
 
 
-def _positive_int(name: str, raw: str | None) -> int | None:
+def _int_setting(name: str, raw: str | None, smallest: int = 1) -> int | None:
     if raw is None or not raw.strip():
         return None
     try:
         value = int(raw)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {raw!r}")
+        value = -1
+    if value < smallest:
+        raise ValueError(f"{name} must be an integer >= {smallest}, got {raw!r}")
     return value
 
 
 def workers_from_env(name: str = WORKERS_ENV) -> int:
     """Worker processes sharing this machine, from ``name`` (default ``IMGPIPE_WORKERS``); 1 when unset."""
-    return _positive_int(name, os.environ.get(name)) or 1
+    return _int_setting(name, os.environ.get(name)) or 1
 
 
 def plan(sessions: int, workers: int | None = None, available: int | None = None) -> ThreadPlan:
     """Threads per session for a process holding ``sessions`` sessions, one of ``workers`` alike."""
     workers = workers if workers is not None else workers_from_env()
     sessions, available = max(1, sessions), available if available is not None else cores()
-    explicit = _positive_int(THREADS_ENV, os.environ.get(THREADS_ENV))
+    explicit = _int_setting(THREADS_ENV, os.environ.get(THREADS_ENV), smallest=0)
+    if explicit == 0:
+        return ThreadPlan(intra_op=0, spinning=True)  # onnxruntime decides: one thread per core, spinning
     threads = explicit or max(1, available // (workers * sessions))
     return ThreadPlan(intra_op=threads, spinning=sessions == 1 and workers == 1)
 

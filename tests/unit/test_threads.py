@@ -38,10 +38,16 @@ def test_imgpipe_ort_threads_overrides_the_count_not_the_spinning(monkeypatch):
     assert threads.plan(1, workers=1, available=2) == threads.ThreadPlan(3, spinning=True)
 
 
-@pytest.mark.parametrize("raw", ["0", "-1", "two"])
-def test_a_malformed_setting_is_an_error_naming_it(monkeypatch, raw):
-    monkeypatch.setenv(threads.WORKERS_ENV, raw)
-    with pytest.raises(ValueError, match=threads.WORKERS_ENV):
+def test_imgpipe_ort_threads_zero_is_onnxruntimes_own_default(monkeypatch):
+    monkeypatch.setenv(threads.THREADS_ENV, "0")
+    assert threads.plan(2, workers=2, available=2) == threads.ThreadPlan(0, spinning=True)
+
+
+@pytest.mark.parametrize(("name", "raw"), [(threads.WORKERS_ENV, "0"), (threads.WORKERS_ENV, "-1"),
+                                           (threads.WORKERS_ENV, "two"), (threads.THREADS_ENV, "-2")])
+def test_a_malformed_setting_is_an_error_naming_it(monkeypatch, name, raw):
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(ValueError, match=name):
         threads.plan(2)
 
 

@@ -95,11 +95,12 @@ smoke-azure: dev $(if $(filter 1,$(SMOKE_DRY_RUN)),$(NODE_STAMP)) ## after `azd 
 lint-infra: $(INFRA_STAMP) ## checkov over infra/ alone (suppressions only in place, with a reason)
 	$(CHECKOV) -d infra --framework bicep --skip-download --compact
 
+# BENCH_CLASSIFY_ARGS="--classifier-fp32 F --moderation-int8 F" adds rows for model files made by ml/export_*.py.
 bench: dev ## benchmarks: cleanse vs naive Pillow vs pyvips vs djpeg, run throughput, classification cost, silver resample
 	$(PIP) install --quiet -r requirements-bench.txt
 	@command -v djpeg >/dev/null || echo "note: djpeg missing, its row is skipped (apt-get install libjpeg-turbo-progs)"
 	$(PY) benchmarks/bench_cleanse.py
-	$(PY) benchmarks/bench_classify.py
+	$(PY) benchmarks/bench_classify.py $(BENCH_CLASSIFY_ARGS)
 	$(PY) benchmarks/bench_resample.py
 
 bench-profile: dev ## instructions per stage for one 12 MP JPEG (callgrind; needs valgrind)

@@ -8,7 +8,7 @@
 2. Each model alone on one thread, CPU per image (``benchmarks/bench_models.py``).
 3. ``ml/score.py`` behind azmlinfsrv, batches of 8 silver images.
 
-    python benchmarks/bench_classify.py [--images 24] [--few 4] [--repeats 3]
+    python benchmarks/bench_classify.py [--images 32] [--few 4] [--repeats 5]
         [--classifier-fp32 fp32.onnx]   # python -m ml.export_model --fp32 --out fp32.onnx (needs torch)
         [--moderation-int8 int8.onnx]   # python -m ml.export_moderation --int8 --force --out int8.onnx
 """
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_cleanse import make_corpus  # noqa: E402
 from benchmarks.bench_models import model_rows, server_rows, silver_images  # noqa: E402
-from benchmarks.bench_runs import Marginal, configs, marginal  # noqa: E402
+from benchmarks.bench_runs import Marginal, configs, marginals  # noqa: E402
 from ml.model import find_model_file  # noqa: E402
 from ml.moderation import find_moderation_file  # noqa: E402
 
@@ -49,13 +49,13 @@ def run_table(args: argparse.Namespace) -> dict[tuple[str, int], Marginal]:
         extra["int8 Open-NSFW (fails the agreement check)"] = {"IMGPIPE_MODERATION_MODEL_PATH":
                                                                str(args.moderation_int8)}
     print(f"imgpipe run, {args.images} vs {args.few} distinct 12 MP JPEGs, marginal per image "
-          f"(median of {args.repeats}), {os.cpu_count()} CPUs:\n")
+          f"(median of {args.repeats} interleaved rounds), {os.cpu_count()} CPUs:\n", flush=True)
     print("| run | workers | CPU ms / image | wall ms / image |\n|---|---:|---:|---:|")
+    rows = configs(package_graph(), extra)
     results = {}
-    for config in configs(package_graph(), extra):
-        result = marginal(config, few, many, args.out, args.repeats)
+    for config, result in zip(rows, marginals(rows, few, many, args.out, args.repeats), strict=True):
         results[(config.label, config.workers)] = result
-        print(f"| {config.label} | {config.workers} | {result.cpu_ms:.1f} | {result.wall_ms:.1f} |", flush=True)
+        print(f"| {config.label} | {config.workers} | {result.cpu_ms:.1f} | {result.wall_ms:.1f} |")
     return results
 
 
@@ -98,9 +98,9 @@ def verdicts(runs: dict[tuple[str, int], Marginal], models: dict[str, float]) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=24)
+    parser.add_argument("--images", type=int, default=32)
     parser.add_argument("--few", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--requests", type=int, default=12, help="azmlinfsrv requests of 8 images per row")
     parser.add_argument("--classifier-fp32", type=Path)
     parser.add_argument("--moderation-int8", type=Path)

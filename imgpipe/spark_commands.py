@@ -18,9 +18,11 @@ def spark() -> None:
 @spark.command("run")
 @click.option("--master", default="local[2]", show_default=True, help="Spark master for a local session.")
 @click.option("--classifier", default="local", show_default=True, help=CLASSIFIER_HELP)
+@click.option("--reprocess", is_flag=True,
+              help="Also cleanse again records made by older cleansing rules (after changing IMGPIPE_MAX_SIDE...).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @click.pass_obj
-def spark_run(obj: Context, master: str, classifier: str, as_json: bool) -> None:
+def spark_run(obj: Context, master: str, classifier: str, reprocess: bool, as_json: bool) -> None:
     """Run ingest -> cleanse -> classify once on Spark over the data dir; gold is Delta at gold/images.
 
     Reads uploads/{user_id}/{file}, writes bronze/ and silver/ with the same
@@ -32,13 +34,14 @@ def spark_run(obj: Context, master: str, classifier: str, as_json: bool) -> None
     \b
     Example:
       imgpipe --data-dir data spark run --master 'local[2]' --classifier none
+      IMGPIPE_MAX_SIDE=384 imgpipe spark run --reprocess     # new resize rule: recompute silver
       python -c "import deltalake; print(deltalake.DeltaTable('data/gold/images').to_pyarrow_table())"
     """
     try:
         from imgpipe_spark.local import run_local
     except ImportError as exc:
         fail(f"the Spark runtime needs its packages ({exc.name} is missing): pip install -r requirements-spark.txt")
-    report = run_local(obj.settings, master=master, classifier=classifier)
+    report = run_local(obj.settings, master=master, classifier=classifier, reprocess=reprocess)
     if as_json:
         emit_json(report.to_dict())
     else:

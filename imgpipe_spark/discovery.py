@@ -35,11 +35,11 @@ def listed(spark: Any, root: str) -> Any:
             .load(uploads_dir(root)).select("path"))
 
 
-def unseen(spark: Any, root: str) -> Any:
-    """The uploads Spark's file sources leave out: empty, or a path segment starting with ``.`` or ``_``."""
+def unseen(spark: Any, root: str) -> Any | None:
+    """The uploads Spark's file sources leave out (empty, or a segment starting with ``.`` or ``_``); None: none."""
     names = [str(Path(root) / info.path) for info in FsObjectStore(Path(root)).list(Zone.UPLOADS)
              if info.size == 0 or any(part.startswith((".", "_")) for part in info.path.split("/")[1:])]
-    return spark.createDataFrame([(name,) for name in names], "path STRING")
+    return spark.createDataFrame([(name,) for name in names], "path STRING") if names else None
 
 
 def auto_loader(spark: Any, root: str, checkpoint: str, handle: Callable[[Any], None]) -> None:

@@ -49,10 +49,11 @@ def run_lock(data_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def run_local(settings: Settings, master: str = DEFAULT_MASTER, classifier: str = "local") -> JobReport:
+def run_local(settings: Settings, master: str = DEFAULT_MASTER, classifier: str = "local",
+              reprocess: bool = False) -> JobReport:
     data_dir = Path(settings.data_dir).resolve()
     prepare(data_dir)
     with run_lock(data_dir):
         spark = spark_session(master)
-        config = JobConfig(root=str(data_dir), settings=settings, classifier=classifier)
+        config = JobConfig(root=str(data_dir), settings=settings, classifier=classifier, reprocess=reprocess)
         return run(spark, DeltaRsTable(data_dir / GOLD_TABLE), config)

@@ -25,7 +25,7 @@ from imgpipe_spark.session import on_databricks, parallelism
 from imgpipe_spark.tables import GoldTable
 from shared.classifiers import NONE
 from shared.imaging import cleanse_version
-from shared.records import CLEANSED, Status
+from shared.records import CLEANSED, WITH_SILVER, Status
 from shared.settings import Settings
 
 PHASES = ("ingest", "cleanse", "classify")
@@ -37,6 +37,8 @@ class JobConfig:
     settings: Settings = field(default_factory=Settings)
     classifier: str = "local"  # 'local', 'none' or a scoring URL, as for imgpipe run
     checkpoint: str | None = None  # Auto Loader's checkpoint (Databricks); None: a batch read of binaryFile
+    # Also cleanse again what older cleansing rules made (``cleanse_version``), as ``imgpipe reprocess`` does.
+    reprocess: bool = False
 
     @property
     def classify_enabled(self) -> bool:
@@ -83,9 +85,13 @@ def run(spark: Any, table: GoldTable, config: JobConfig, phases: tuple[str, ...]
     return report
 
 
+ROWS_PER_TASK = 64  # a few seconds of image work: short enough for the autoscaler to spread and rebalance
+
+
 def _spread(spark: Any, rows: Any) -> Any:
-    """Round-robin over a few tasks per core: image work per row is large, and a gold read may be one file."""
-    return rows.repartition(parallelism(spark) * 4)
+    """Round-robin into tasks of ~64 rows, at least two per core: image work per row is large, a gold read
+    may be one file, and the tasks must outnumber the cores of a cluster the autoscaler is still growing."""
+    return rows.repartition(max(parallelism(spark) * 2, -(-rows.count() // ROWS_PER_TASK)))
 
 
 def ingest(spark: Any, table: GoldTable, config: JobConfig, report: JobReport) -> None:
@@ -102,9 +108,13 @@ def ingest(spark: Any, table: GoldTable, config: JobConfig, report: JobReport) -
 
     if on_databricks() and config.checkpoint:
         discovery.auto_loader(spark, config.root, config.checkpoint, handle)
-        handle(discovery.unseen(spark, config.root))
+        unseen = discovery.unseen(spark, config.root)
+        if unseen is not None:
+            handle(unseen)
     else:
-        handle(discovery.listed(spark, config.root).unionByName(discovery.unseen(spark, config.root)))
+        unseen = discovery.unseen(spark, config.root)
+        listed = discovery.listed(spark, config.root)
+        handle(listed if unseen is None else listed.unionByName(unseen))
 
 
 def _cleansed_statuses() -> str:
@@ -112,12 +122,18 @@ def _cleansed_statuses() -> str:
 
 
 def cleanse(spark: Any, table: GoldTable, config: JobConfig, report: JobReport) -> None:
-    """Bronze records (and ones that failed before silver): owners first, then their duplicates."""
+    """Bronze records (and ones that failed before silver, or stale ones with ``reprocess``): owners first,
+    then their duplicates. A stale owner stays the owner of its bytes; its duplicates are linked again."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     current = table.read(spark)
-    todo = current.where(f"status = '{Status.BRONZE}' OR (status = '{Status.FAILED}' AND cleansed_path IS NULL)")
+    selected = f"status = '{Status.BRONZE}' OR (status = '{Status.FAILED}' AND cleansed_path IS NULL)"
+    if config.reprocess:
+        with_silver = ", ".join(f"'{s}'" for s in sorted(WITH_SILVER))
+        selected += (f" OR (status IN ({with_silver}) "
+                     f"AND cleanse_version != '{cleanse_version(config.settings.limits)}')")
+    todo = current.where(selected)
     owners = (current.where(f"status IN ({_cleansed_statuses()}) AND duplicate_of IS NULL")
               .groupBy("sha256").agg(F.min(F.struct("upload_ts", "upload_id"))["upload_id"].alias("_owner")))
     first = F.first("upload_id").over(Window.partitionBy("sha256").orderBy("upload_ts", "upload_id"))

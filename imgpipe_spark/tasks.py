@@ -29,6 +29,8 @@ def parser() -> argparse.ArgumentParser:
     table.add_argument("--delta-path", help="gold as a delta-rs table in this folder (open-source Spark)")
     p.add_argument("--checkpoint", help="Auto Loader checkpoint for uploads/ (Databricks)")
     p.add_argument("--classifier", default="local", help="'local', 'none' or an Azure ML scoring URL")
+    p.add_argument("--reprocess", action="store_true",
+                   help="also cleanse again records made by older cleansing rules (new resize rules)")
     p.add_argument("--master", default=DEFAULT_MASTER, help="Spark master outside Databricks")
     return p
 
@@ -38,7 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
     table: GoldTable = CatalogTable(args.table) if args.table else DeltaRsTable(Path(args.delta_path))
-    config = JobConfig(root=args.root, settings=settings, classifier=args.classifier, checkpoint=args.checkpoint)
+    config = JobConfig(root=args.root, settings=settings, classifier=args.classifier, checkpoint=args.checkpoint,
+                       reprocess=args.reprocess)
     phases = PHASES if args.phase == "all" else (args.phase,)
     report = run(spark_session(args.master), table, config, phases)
     print(json.dumps(report.to_dict(), indent=2))

@@ -12,7 +12,13 @@ CLASSIFIER_HELP = "'local' (in-process model on the executors, default), an Azur
 
 @cli.group()
 def spark() -> None:
-    """The bulk runtime: the Databricks job's pipeline on Spark (deploy it with 'databricks bundle deploy')."""
+    """The bulk runtime: the Databricks job's pipeline on Spark (deploy it with 'databricks bundle deploy').
+
+    \b
+    Example:
+      imgpipe --data-dir data spark run --classifier none
+      cd databricks && databricks bundle deploy -t dev    # the same job on a workspace
+    """
 
 
 @spark.command("run")

@@ -31,7 +31,7 @@ class GoldTable(Protocol):
         """The current rows as a Spark DataFrame with the gold columns."""
 
     def merge(self, spark: Any, rows: Any) -> int:
-        """Upsert ``rows`` (a DataFrame with the gold columns) by upload_id; returns how many. None: no commit."""
+        """Upsert ``rows`` (a DataFrame with the gold columns) by upload_id; returns how many (0: no commit)."""
 
     def version(self, spark: Any) -> int | None: ...
 

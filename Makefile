@@ -13,6 +13,7 @@ DEV_STAMP := $(VENV)/.stamp-dev
 # The Functions worker's own protobuf/grpcio pins, in a folder of their own (tests/integration/test_worker_dependencies.py).
 WORKER_DEPS := $(VENV)/worker-deps
 WORKER_STAMP := $(WORKER_DEPS)/.stamp
+SPARK_STAMP := $(VENV)/.stamp-spark
 # checkov for infra/ lives in its own venv: its pins conflict with pytest's (requirements-infra.txt).
 INFRA_VENV ?= .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.stamp-infra
@@ -25,7 +26,7 @@ BLOB_PORT ?= 10000
 COSMOS_PORT ?= 8081
 
 .PHONY: help install dev demo test test-unit lint bench bench-profile clean infra-tools lint-infra node-deps azure-local \
-	bench-azure smoke-azure browser serve screenshots
+	bench-azure smoke-azure browser serve screenshots spark java bench-spark
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -48,6 +49,10 @@ $(WORKER_STAMP): $(PY) requirements-worker.txt
 	$(PIP) install --quiet --no-deps --target $(WORKER_DEPS) -r requirements-worker.txt
 	touch $@
 
+$(SPARK_STAMP): $(APP_STAMP) requirements-spark.txt
+	$(PIP) install --quiet -r requirements-spark.txt
+	touch $@
+
 $(NODE_STAMP): package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
 	touch $@
@@ -61,6 +66,15 @@ $(INFRA_STAMP): requirements-infra.txt
 install: $(APP_STAMP) ## create .venv with the app and the imgpipe CLI
 
 dev: $(DEV_STAMP) ## install the app plus test and lint tools
+
+spark: $(SPARK_STAMP) java ## install the Spark runtime: pyspark, deltalake, databricks-bundles, and Java 17 if missing
+
+# Spark needs a Java runtime. CI runs as root on Debian: install it when missing; elsewhere say why not
+# (the Spark tests then skip with that reason).
+java: ## Java 17 for Spark: apt-get install openjdk-17-jre-headless when java is missing (needs root)
+	@command -v java >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; } \
+		|| echo "note: no Java and cannot install it (needs root and apt-get): the Spark tests will be skipped"
 
 demo: install ## run the local pipeline on sample photos in ./data
 	$(PY) -m imgpipe.samples $(DATA_DIR)/uploads
@@ -85,7 +99,7 @@ serve: install ## the web app over ./data on http://127.0.0.1:8080/review (loopb
 screenshots: dev browser ## refresh the README's screenshots in docs/screenshots/ from the browser tests
 	IMGPIPE_SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest tests/web/test_browser.py -q
 
-test: dev browser $(INFRA_STAMP) $(NODE_STAMP) $(WORKER_STAMP) ## install test dependencies and run the whole suite
+test: dev browser spark $(INFRA_STAMP) $(NODE_STAMP) $(WORKER_STAMP) ## install test dependencies and run the whole suite
 	$(PY) -m pytest
 
 test-unit: dev ## fast unit tests only
@@ -118,10 +132,14 @@ bench: dev ## benchmarks: cleanse vs naive Pillow vs pyvips vs djpeg, run throug
 	$(PY) benchmarks/bench_cleanse.py
 	$(PY) benchmarks/bench_classify.py $(BENCH_CLASSIFY_ARGS)
 	$(PY) benchmarks/bench_resample.py
+	$(MAKE) bench-spark
 
 bench-profile: dev ## instructions per stage for one 12 MP JPEG (callgrind; needs valgrind)
 	@command -v valgrind >/dev/null || { echo "valgrind missing: apt-get install valgrind"; exit 1; }
 	$(PY) benchmarks/profile_stages.py
+
+bench-spark: dev spark ## images/s: imgpipe spark run --master local[2] vs imgpipe run --workers 2 (200 x 12 MP JPEG)
+	$(PY) benchmarks/bench_spark.py
 
 MODEL_PORT ?= 5001
 .PHONY: serve-model

@@ -95,5 +95,6 @@ from imgpipe import (  # noqa: E402, F401
     reconcile_commands,
     review_commands,
     rework_commands,
+    spark_commands,
     web_commands,
 )

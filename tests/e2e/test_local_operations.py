@@ -145,7 +145,8 @@ def test_unwritable_data_dir_exits_non_zero_with_one_line(tmp_path):
 
 @pytest.mark.parametrize("command", [["run"], ["watch"], ["status"], ["records"], ["archive"], ["reclassify"],
                                      ["review", "list"], ["review", "accept"], ["review", "set"],
-                                     ["dlq", "list"], ["dlq", "replay"], ["reconcile"], []])
+                                     ["dlq", "list"], ["dlq", "replay"], ["reconcile"], ["spark"], ["spark", "run"],
+                                     []])
 def test_every_command_has_help_with_an_example(command):
     out = invoke(*command, "--help")
     assert "Example" in out and "imgpipe" in out

@@ -24,7 +24,9 @@ def test_review_shows_what_waits_with_images_and_the_models_labels(server, data_
     assert len(waiting) >= 3, "the threshold should leave several sample photos for review"
     assert set(queue_ids(page)) == waiting
     first = page.locator("#review-queue li.review-item").first
-    assert first.locator("img").evaluate("img => img.complete && img.naturalWidth > 0")
+    # The thumbnail loads after the page (lazily): wait for it rather than race it on a busy machine.
+    page.wait_for_function("() => { const i = document.querySelector('#review-queue li.review-item img');"
+                           " return i !== null && i.complete && i.naturalWidth > 0; }")
     assert re.search(r"\d+%", first.locator("ul.top").inner_text())
     assert page.locator("#review-count").inner_text() == str(len(waiting))
     screenshot(page, "review")

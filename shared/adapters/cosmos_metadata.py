@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlparse
 
 from azure.core import MatchConditions
 from azure.cosmos.exceptions import (
@@ -44,7 +45,7 @@ class CosmosMetadataStore(MetadataStore):
         self.records = database.get_container_client(RECORDS_CONTAINER)
         self.checksums = database.get_container_client(CHECKSUMS_CONTAINER)
         self.names = database.get_container_client(NAMES_CONTAINER)
-        self.request = requester or Requester()
+        self.request = requester or Requester(service=f"Cosmos DB ({_host(database)})")
 
     @property
     def charges(self) -> RequestCharges:
@@ -132,6 +133,11 @@ class CosmosMetadataStore(MetadataStore):
     def _query(self, op: str, query: str, params: list[dict[str, Any]]) -> list[Any]:
         return self.request(op, lambda hook: list(self.records.query_items(
             query, parameters=params, enable_cross_partition_query=True, response_hook=hook)))
+
+
+def _host(database: Any) -> str:
+    url = str(getattr(getattr(database, "client_connection", None), "url_connection", "") or "")
+    return urlparse(url).netloc or "?"
 
 
 def provision(database: Any) -> None:

@@ -20,11 +20,13 @@ def db() -> None:
 
 
 @db.command("backup")
-@click.argument("target", type=click.Path(path_type=Path))
+@click.argument("target")
 @backend_option
 @click.pass_obj
-def db_backup(obj: Context, target: Path, backend: str) -> None:
-    """Copy the database to TARGET (a file, or a folder for a time-stamped name), safely while a run writes.
+def db_backup(obj: Context, target: str, backend: str) -> None:
+    """Copy the database to TARGET (a file; a folder, or a path ending in /, gets a time-stamped name in it).
+
+    Safe while a run writes.
 
     Uses SQLite's online backup API; the copy is checked and written whole or
     not at all. To restore: stop runs and watch, then copy it to gold/imgpipe.db.
@@ -32,14 +34,14 @@ def db_backup(obj: Context, target: Path, backend: str) -> None:
     \\b
     Example:
       imgpipe db backup backups/                       # backups/imgpipe-20261204T030000Z.db
-      0 3 * * * cd /srv/imgpipe && .venv/bin/imgpipe db backup /backups/imgpipe   # cron, nightly
+      0 3 * * * cd /srv/imgpipe && .venv/bin/imgpipe db backup /backups/imgpipe/   # cron, nightly
     """
     from shared.local.bootstrap import bootstrap
     from shared.local.database import backup
 
     local_only(backend, "db backup", COSMOS_BACKUP)
     with bootstrap(obj.settings, classifier="none", read_only=True) as rt:
-        written = backup(rt.conn, target)
+        written = backup(rt.conn, Path(target), into_folder=target.endswith("/"))
     click.echo(f"backed up {written.stat().st_size} bytes to {written}")
 
 

@@ -145,6 +145,7 @@ def take(svc: Services, info: ObjectInfo, report: RunReport) -> None:
             _record_error(svc, info, exc, report)
             return
         report.ingested += result.new
+        report.tried.add(result.record.upload_id)
         if result.record.status == Status.FAILED and result.record.reason in errors.INGEST_FAILURES:
             report.failed[result.record.reason] += 1
         return

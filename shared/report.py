@@ -28,6 +28,8 @@ class RunReport:
     recovered: int = 0  # records whose missing bronze copy was made again from their upload
     lost: int = 0  # records whose bronze copy and upload version are both gone
     usage: Counter[str] = field(default_factory=Counter)
+    # Upload ids this run's ingest already tried: recovery does not try them a second time in the same run.
+    tried: set[str] = field(default_factory=set, repr=False)
 
     def skip(self, path: str, reason: str) -> None:
         """Leave an input out, loudly: counted, listed (``-v`` logs each path), never silently dropped."""

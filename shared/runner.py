@@ -62,7 +62,7 @@ def unfinished(svc: Services, rework: RecordQuery | None = None,
     """
     report = report if report is not None else RunReport()
     for record in list(svc.meta.scan(RecordQuery(statuses=RECOVERABLE))):
-        if bronze_missing(svc, record):
+        if record.upload_id not in report.tried and bronze_missing(svc, record):
             record = _recover(svc, record, report)
         if record.status == Status.BRONZE:
             yield Queue.CLEANSE, record.upload_id

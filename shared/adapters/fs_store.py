@@ -224,7 +224,12 @@ def _open_below(zone: Path, parts: tuple[str, ...]) -> int:
     folder = os.open(zone, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for part in parts[:-1]:
-            inner = os.open(part, _DIR_FLAGS, dir_fd=folder)
+            try:
+                inner = os.open(part, _DIR_FLAGS, dir_fd=folder)
+            except NotADirectoryError:  # what O_DIRECTORY | O_NOFOLLOW says of a link: tell it from a file
+                if stat.S_ISLNK(os.stat(part, dir_fd=folder, follow_symlinks=False).st_mode):
+                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP)) from None
+                raise
             os.close(folder)
             folder = inner
         return os.open(parts[-1], _READ_FLAGS, dir_fd=folder)

@@ -110,13 +110,14 @@ def integrity(conn: sqlite3.Connection) -> list[str]:
     return [] if rows == ["ok"] else rows
 
 
-def backup(conn: sqlite3.Connection, target: Path) -> Path:
+def backup(conn: sqlite3.Connection, target: Path, into_folder: bool = False) -> Path:
     """A consistent copy through SQLite's online backup API, safe while a run writes; written whole or not at all.
 
-    ``target`` may be a folder: the copy is then named ``imgpipe-<UTC time>.db`` in it.
+    With ``into_folder`` (or when ``target`` is an existing folder) the copy is ``imgpipe-<UTC time>.db`` in it.
     """
     target = Path(target)
-    if target.is_dir():
+    if into_folder or target.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
         target = target / f"imgpipe-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.db"
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.unlink(missing_ok=True)

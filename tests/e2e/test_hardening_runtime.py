@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests import corpus
-from tests.hardening import ROOT, cli_json, imgpipe, invoke, one_line_failure, put_photo, read_only, records, run
+from tests.hardening import ROOT, cli_json, invoke, one_line_failure, put_photo, read_only, records, run
 
 
 def _process_state(pid: int) -> str | None:

@@ -32,7 +32,7 @@ from azure.cosmos.exceptions import (
 from shared.adapters.cosmos_requests import RequestCharges, Requester
 from shared.layout import CHECKSUMS_CONTAINER, COSMOS_CONTAINERS, NAMES_CONTAINER, RECORDS_CONTAINER
 from shared.naming import path_key
-from shared.ports import ConcurrencyError, CurrentUpload, MetadataStore, RecordQuery
+from shared.ports import ConcurrencyError, CurrentUpload, MetadataStore, RecordQuery, StoreUnavailable
 from shared.records import STATUSES, Record
 
 # Cosmos adds these to every item; they are not record fields.
@@ -131,8 +131,12 @@ class CosmosMetadataStore(MetadataStore):
         return counts
 
     def _query(self, op: str, query: str, params: list[dict[str, Any]]) -> list[Any]:
-        return self.request(op, lambda hook: list(self.records.query_items(
-            query, parameters=params, enable_cross_partition_query=True, response_hook=hook)))
+        try:
+            return self.request(op, lambda hook: list(self.records.query_items(
+                query, parameters=params, enable_cross_partition_query=True, response_hook=hook)))
+        except CosmosResourceNotFoundError:
+            raise StoreUnavailable(f"{self.request.service}: database or container '{RECORDS_CONTAINER}' not found "
+                                   "(deploy infra/, or run 'imgpipe run --backend azure' once on an emulator)") from None
 
 
 def _host(database: Any) -> str:

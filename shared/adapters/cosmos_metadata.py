@@ -135,8 +135,9 @@ class CosmosMetadataStore(MetadataStore):
             return self.request(op, lambda hook: list(self.records.query_items(
                 query, parameters=params, enable_cross_partition_query=True, response_hook=hook)))
         except CosmosResourceNotFoundError:
-            raise StoreUnavailable(f"{self.request.service}: database or container '{RECORDS_CONTAINER}' not found "
-                                   "(deploy infra/, or run 'imgpipe run --backend azure' once on an emulator)") from None
+            raise StoreUnavailable(f"{self.request.service}: database or container '{RECORDS_CONTAINER}' not "
+                                   "found (deploy infra/, or run 'imgpipe run --backend azure' once on an "
+                                   "emulator)") from None
 
 
 def _host(database: Any) -> str:

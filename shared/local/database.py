@@ -21,13 +21,17 @@ from shared.layout import Zone
 
 GOLD_DIR = "gold"
 DB_NAME = "imgpipe.db"
-HEADER = b"SQLite format 3\x00"
 DATA_ZONES = (Zone.BRONZE, Zone.SILVER, Zone.ARCHIVE)
 RESTORE_HINT = "restore it from a backup ('imgpipe db backup' makes one) or move bronze/, silver/ and archive/ aside"
 
 
 class DatabaseUnusable(PipelineUnavailable):
-    """The database is missing over existing data, or corrupt: exit 2 with what to do."""
+    """The database is missing over existing data, or corrupt: exit 2 with what to do.
+
+    Nothing here opens the database file other than through SQLite: closing any other descriptor of it
+    would drop the POSIX locks SQLite holds on it in this process (``imgpipe serve`` opens one connection
+    per thread), and another process would then take itself for the last user and delete the WAL.
+    """
 
 
 def db_path(data_dir: Path) -> Path:
@@ -44,8 +48,6 @@ def open_database(data_dir: Path) -> sqlite3.Connection:
             state = "missing" if size is None else "empty (0 bytes)"
             raise DatabaseUnusable(f"{path} is {state} but {found} exists: imgpipe will not start a new database "
                                    f"over existing data; {RESTORE_HINT} to start over")
-    else:
-        check_header(path)
     try:
         return connect(path)
     except sqlite3.OperationalError as exc:  # locked past the busy timeout, no permission, disk I/O
@@ -63,7 +65,6 @@ def open_read_only(data_dir: Path) -> sqlite3.Connection:
     path = db_path(data_dir)
     if not path.is_file() or path.stat().st_size == 0:
         raise DatabaseUnusable(f"no database at {path} (and the data dir is not writable to create one)")
-    check_header(path)
     wal = path.with_name(DB_NAME + "-wal")
     uris = [f"file:{path}?mode=ro"]
     if not wal.exists() or wal.stat().st_size == 0:
@@ -75,16 +76,13 @@ def open_read_only(data_dir: Path) -> sqlite3.Connection:
         except sqlite3.OperationalError:
             conn.close()
             continue
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise corrupt(path, exc) from None
         conn.row_factory = sqlite3.Row
         return conn
     raise DatabaseUnusable(f"cannot read {path} without write access: {wal.name} holds changes not yet in the "
                            "database; run any imgpipe command once with write access to fold them in")
-
-
-def check_header(path: Path) -> None:
-    with path.open("rb") as fh:
-        if fh.read(len(HEADER)) != HEADER:
-            raise DatabaseUnusable(f"{path} is not an SQLite database (corrupt or overwritten): {RESTORE_HINT}")
 
 
 def corrupt(path: Path, exc: sqlite3.Error) -> DatabaseUnusable:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import signal
 import sqlite3
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests import corpus
-from tests.hardening import ROOT, cli_json, invoke, one_line_failure, put_photo, read_only, records, run
+from tests.hardening import ROOT, cli_json, imgpipe, invoke, one_line_failure, put_photo, read_only, records, run
 
 
 def _process_state(pid: int) -> str | None:
@@ -192,3 +193,25 @@ def test_11_records_json_streams_in_flat_memory(tmp_path):
 
     small, large = peak_kib(1000), peak_kib(10000)
     assert large - small < 20 * 1024, (small, large)  # 9,000 more records: far less than 17 KB each (153 MB)
+
+
+def test_opening_the_database_again_in_one_process_keeps_its_writes_visible(tmp_path):
+    """The database checks must not open the file beside SQLite: closing that descriptor drops SQLite's POSIX
+    locks in this process, and the next process to close its connection deletes the WAL under our feet."""
+    from shared.local.bootstrap import bootstrap
+    from shared.settings import Settings
+
+    put_photo(tmp_path, "u/p.jpg")
+    run(tmp_path)
+    first = bootstrap(Settings(data_dir=tmp_path), classifier="none")  # imgpipe serve: one per thread
+    second = bootstrap(Settings(data_dir=tmp_path), classifier="none")
+    try:
+        assert imgpipe("--data-dir", str(tmp_path), "records", "--json").returncode == 0  # another process
+        (record,) = first.services.meta.find()
+        record.reason_detail = "written by the first connection"
+        first.services.meta.put(record)
+        seen = json.loads(imgpipe("--data-dir", str(tmp_path), "records", "--json").stdout)
+        assert seen[0]["reason_detail"] == "written by the first connection"
+    finally:
+        first.close()
+        second.close()

@@ -17,7 +17,7 @@ from ml.local_server import running
 def invoke(*args: str, code: int = 0) -> str:
     result = CliRunner().invoke(cli, list(args))
     assert result.exit_code == code, result.output
-    return result.output
+    return result.stdout  # logs go to stderr
 
 
 def by_name(data_dir: Path) -> dict[str, dict]:

@@ -15,13 +15,13 @@ from urllib.parse import parse_qs
 import pytest
 from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
 
-from functions.servicebus_messages import delivery_of
 from shared import errors
 from shared.adapters.azure_blob import AzureBlobStore
 from shared.adapters.endpoint_classifier import EndpointClassifier
 from shared.adapters.memory import RecordingQueue
 from shared.azure import connections, handlers
 from shared.azure.bootstrap import bootstrap
+from shared.azure.settle import Delivery
 from shared.layout import IMAGE_CONTAINERS
 from shared.records import Record
 from shared.settings import Settings
@@ -116,9 +116,11 @@ def test_8_an_endpoint_echoing_its_key_never_puts_it_in_a_record_a_dead_letter_o
         actions, raised = RecordingActions(), []
         with caplog.at_level(logging.DEBUG):
             for attempt in range(1, svc.settings.retry.max_attempts + 1):
-                message = servicebus_message({"upload_id": record.upload_id}, record.upload_id, attempt)
+                body = {"upload_id": record.upload_id}
+                message = servicebus_message(body, record.upload_id, attempt)
+                delivery = Delivery(message, json.dumps(body).encode(), record.upload_id, attempt)
                 try:
-                    handlers.classify(svc, [delivery_of(message)], actions)
+                    handlers.classify(svc, [delivery], actions)
                 except errors.TransientError as exc:
                     raised.append(str(exc) + repr(exc.__cause__))
     finally:

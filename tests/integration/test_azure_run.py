@@ -26,7 +26,7 @@ from tests.invariants import check_run, referenced
 def invoke(*args: str) -> str:
     result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout  # logs go to stderr
 
 
 def records() -> list[Record]:

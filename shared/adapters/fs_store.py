@@ -4,58 +4,43 @@ Writes go to a temporary file in the same folder and are renamed into place,
 so a crash never leaves half an object under its real name, and a path can
 never escape the data dir whatever a caller passes.
 
-Reads never follow a link below a zone folder: every folder on the way and
-the file itself are opened with ``O_NOFOLLOW`` relative to their parent's
-descriptor, the opened descriptor must be a regular file (``fstat``), and
-hashing and copying read that one descriptor. A file swapped for a symlink
-to ``/etc/shadow`` between listing and copying is refused, not copied. The
-zone folder itself (``uploads/`` on a mounted share) may be a symlink: the
-operator put it there.
+Reads never follow a link below a zone folder, and the sniff, the copy and
+the hash each read one descriptor pinned to the listed file
+(``shared.adapters.fs_reads``).
 """
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
-import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from contextlib import AbstractContextManager
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from shared import errors
+from shared.adapters.fs_reads import (
+    CHUNK,
+    HIDDEN,
+    SYMLINK,
+    UNREADABLE_FOLDER,
+    info_of,
+    is_partial,
+    not_an_input,
+    open_regular,
+    read_chunk,
+    same_while_read,
+)
 from shared.adapters.fs_writes import AtomicWriter, raise_unwritable
 from shared.ports import (
     Copied,
-    MissingObject,
     NotAnInput,
     ObjectInfo,
     ObjectStore,
     Skipped,
-    UnreadableObject,
-    VersionChanged,
 )
 
-_CHUNK = 1024 * 1024
-# Names a writer may be using for a file still being written; never listed as objects.
-_PARTIAL_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", "~")
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-# Reasons a listing gives for what it leaves out (README: "What is skipped and why").
-SYMLINK, SPECIAL_FILE, PARTIAL_NAME, HIDDEN, UNREADABLE_FOLDER = (
-    "symlink", "special_file", "partial_name", "hidden", "unreadable_folder")
-
-
-def is_partial(name: str) -> bool:
-    """Files still being written (ours end in .tmp); a dotfile like ``..jpg`` is a real upload."""
-    return name.endswith(_PARTIAL_SUFFIXES)
-
-
-def pin_of(st: os.stat_result) -> str:
-    """What a pinned read compares: a rewrite, a rename-over, ``touch -r`` or a chmod all change one of these."""
-    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+__all__ = ["FsObjectStore", "is_partial"]  # is_partial: the web app states the same rule to sellers
 
 
 class FsObjectStore(ObjectStore):
@@ -72,31 +57,11 @@ class FsObjectStore(ObjectStore):
     def _path(self, path: str) -> Path:
         return self.root / self._rel(path)
 
-    @contextmanager
-    def _open(self, path: str, expect: ObjectInfo | None = None) -> Iterator[tuple[BinaryIO, os.stat_result]]:
-        """The regular file at ``path``, reached without following any link below its zone folder."""
+    def _open(self, path: str, expect: ObjectInfo | None = None) -> AbstractContextManager[tuple[BinaryIO, Any]]:
         parts = self._rel(path).parts
         if len(parts) < 2:
             raise ValueError(f"expected zone/name, got {path!r}")
-        try:
-            fd = _open_below(self.root / parts[0], parts[1:])
-        except FileNotFoundError as exc:
-            raise MissingObject(path) from exc
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise NotAnInput(path, SYMLINK) from None
-            if exc.errno == errno.ENOTDIR:
-                raise MissingObject(path) from exc  # a folder on the way is no folder any more
-            raise UnreadableObject(errors.UNREADABLE, f"{path}: {exc.strerror or exc}") from exc
-        fh = os.fdopen(fd, "rb")
-        with fh:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise NotAnInput(path, SPECIAL_FILE)
-            if expect is not None and (expect.pin or expect.version) != (
-                    pin_of(st) if expect.pin else _version(st)):
-                raise VersionChanged(path)
-            yield fh, st
+        return open_regular(self.root, path, parts, expect)
 
     def get(self, path: str) -> bytes:
         with self._open(path) as (fh, _):
@@ -104,7 +69,7 @@ class FsObjectStore(ObjectStore):
 
     def head(self, path: str, size: int, expect: ObjectInfo | None = None) -> bytes:
         with self._open(path, expect) as (fh, _):
-            return _read(fh, path, size)
+            return read_chunk(fh, path, size)
 
     def put(self, path: str, data: bytes) -> None:
         with AtomicWriter(self._path(path)) as fh:
@@ -118,11 +83,11 @@ class FsObjectStore(ObjectStore):
         with self._open(src, expect) as (source, before):
             try:
                 with AtomicWriter(target, exclusive=True) as out:
-                    while chunk := _read(source, src, _CHUNK):
+                    while chunk := read_chunk(source, src, CHUNK):
                         digest.update(chunk)
                         out.write(chunk)
                         size += len(chunk)
-                    _same_while_read(source, src, before, size)
+                    same_while_read(source, src, before, size)
             except FileExistsError:
                 return self.checksum(dst)
             except OSError as exc:
@@ -132,10 +97,10 @@ class FsObjectStore(ObjectStore):
     def checksum(self, path: str, expect: ObjectInfo | None = None) -> Copied:
         digest, size = hashlib.sha256(), 0
         with self._open(path, expect) as (fh, before):
-            while chunk := _read(fh, path, _CHUNK):
+            while chunk := read_chunk(fh, path, CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
-            _same_while_read(fh, path, before, size)
+            same_while_read(fh, path, before, size)
         return Copied(size, digest.hexdigest())
 
     def exists(self, path: str) -> bool:
@@ -143,7 +108,7 @@ class FsObjectStore(ObjectStore):
 
     def info(self, path: str) -> ObjectInfo:
         with self._open(path) as (_, st):
-            return _info(path, st)
+            return info_of(path, st)
 
     def delete(self, path: str) -> None:
         try:
@@ -196,65 +161,17 @@ class FsObjectStore(ObjectStore):
                     st = full.lstat()
                 except FileNotFoundError:
                     continue  # deleted since the directory was read
-                if reason := _not_an_input(name, st):
+                if reason := not_an_input(name, st):
                     skip(full, reason)
                 else:
-                    yield _info(full.relative_to(self.root).as_posix(), st)
+                    yield info_of(full.relative_to(self.root).as_posix(), st)
 
     def listed(self, path: str) -> ObjectInfo:
         """One path as ``list`` would give it (``lstat``, nothing opened); ``NotAnInput`` if ``list`` would skip it."""
         full = self._path(path)
         st = full.lstat()  # FileNotFoundError: gone
-        if reason := _not_an_input(full.name, st):
+        if reason := not_an_input(full.name, st):
             raise NotAnInput(path, reason)
-        return _info(path, st)
+        return info_of(path, st)
 
 
-def _not_an_input(name: str, st: os.stat_result) -> str | None:
-    """Regular files only: no symlink out of the data dir, no FIFO that blocks the reader forever."""
-    if stat.S_ISLNK(st.st_mode):
-        return SYMLINK
-    if not stat.S_ISREG(st.st_mode):
-        return SPECIAL_FILE
-    return PARTIAL_NAME if is_partial(name) else None
-
-
-def _open_below(zone: Path, parts: tuple[str, ...]) -> int:
-    """Open ``zone/parts...``: the zone folder as it is, every component below it with ``O_NOFOLLOW``."""
-    folder = os.open(zone, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        for part in parts[:-1]:
-            try:
-                inner = os.open(part, _DIR_FLAGS, dir_fd=folder)
-            except NotADirectoryError:  # what O_DIRECTORY | O_NOFOLLOW says of a link: tell it from a file
-                if stat.S_ISLNK(os.stat(part, dir_fd=folder, follow_symlinks=False).st_mode):
-                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP)) from None
-                raise
-            os.close(folder)
-            folder = inner
-        return os.open(parts[-1], _READ_FLAGS, dir_fd=folder)
-    finally:
-        os.close(folder)
-
-
-def _read(fh: BinaryIO, path: str, size: int) -> bytes:
-    try:
-        return fh.read(size)
-    except OSError as exc:  # an I/O error on a bad disk or a vanished network share
-        raise UnreadableObject(errors.UNREADABLE, f"{path}: {exc.strerror or exc}") from exc
-
-
-def _same_while_read(fh: BinaryIO, path: str, before: os.stat_result, read: int) -> None:
-    """A writer that appended or rewrote the file while we read it: what we read is no version at all."""
-    after = os.fstat(fh.fileno())
-    if read != before.st_size or pin_of(after) != pin_of(before):
-        raise VersionChanged(path)
-
-
-def _version(st: os.stat_result) -> str:
-    return f"{st.st_size}-{st.st_mtime_ns}"
-
-
-def _info(path: str, st: os.stat_result) -> ObjectInfo:
-    return ObjectInfo(path, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC), _version(st), pin=pin_of(st),
-                      changed=datetime.fromtimestamp(st.st_ctime_ns / 1e9, UTC))

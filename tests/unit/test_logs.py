@@ -80,3 +80,19 @@ def test_a_whole_batch_failure_is_not_retried_item_by_item():
 
     outcome = run_isolated(handle, [1, 2, 3])
     assert calls == [[1, 2, 3]] and [item for item, _ in outcome] == [1, 2, 3]
+
+
+def test_the_functions_worker_handlers_get_the_filter_once():
+    """The Functions worker owns the root handlers; ``install`` (run with the app's first services) makes them safe."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        logs.install()
+        logs.install()
+        assert sum(isinstance(f, logs.SafeFilter) for f in handler.filters) == 1
+        logging.getLogger("shared.azure.handlers").warning("upload %s", "a\nforged ERROR line")
+        assert out.getvalue().count("\n") == 1 and logging.getLogger("urllib3").level == logging.WARNING
+    finally:
+        root.removeHandler(handler)

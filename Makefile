@@ -78,7 +78,8 @@ java: ## Java 17 for Spark: apt-get install openjdk-17-jre-headless when java is
 
 demo: install ## run the local pipeline on sample photos in ./data
 	$(PY) -m imgpipe.samples $(DATA_DIR)/uploads
-	$(IMGPIPE) --data-dir $(DATA_DIR) run
+	# --settle 0: the samples were just written, whole; a cron run keeps the default and leaves fresh files
+	$(IMGPIPE) --data-dir $(DATA_DIR) run --settle 0
 	$(IMGPIPE) --data-dir $(DATA_DIR) records
 	@echo "Bronze copies: $(DATA_DIR)/bronze, cleansed images: $(DATA_DIR)/silver, records: $(DATA_DIR)/gold/imgpipe.db."
 	@echo "Next, try: '$(IMGPIPE) records --json', '$(IMGPIPE) review list', '$(IMGPIPE) --help'."

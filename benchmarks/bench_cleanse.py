@@ -154,8 +154,9 @@ def run_table(corpus: Path, out: Path, count: int) -> list[str]:
         shutil.rmtree(data_dir, ignore_errors=True)
         shutil.copytree(corpus, data_dir)
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "imgpipe", "--data-dir", str(data_dir), "run", "--workers",
-                        str(workers), "--classifier", "none", "--quiet"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([sys.executable, "-m", "imgpipe", "--data-dir", str(data_dir), "run", "--settle", "0",
+                        "--workers", str(workers), "--classifier", "none", "--quiet"], check=True,
+                       stdout=subprocess.DEVNULL)
         seconds = time.perf_counter() - start
         rates[workers] = count / seconds
         rows.append(f"| --workers {workers} | {count} | {seconds:.1f} | {rates[workers]:.1f} |")

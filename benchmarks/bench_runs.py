@@ -60,8 +60,8 @@ def _run(config: Config, corpus: Path, scratch: Path) -> Usage:
     shutil.rmtree(data_dir, ignore_errors=True)
     shutil.copytree(corpus, data_dir)
     env = {k: v for k, v in os.environ.items() if k not in KNOBS} | config.env
-    cmd = [sys.executable, "-m", "imgpipe", "--data-dir", str(data_dir), "run", "--workers", str(config.workers),
-           "--classifier", config.classifier, "--quiet"]
+    cmd = [sys.executable, "-m", "imgpipe", "--data-dir", str(data_dir), "run", "--settle", "0",
+           "--workers", str(config.workers), "--classifier", config.classifier, "--quiet"]
     try:
         return run_child(cmd, env=env, cwd=ROOT)
     finally:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = {
-    "imgpipe run --workers 2": ["run", "--workers", "2", "--classifier", "none", "--quiet"],
+    "imgpipe run --workers 2": ["run", "--settle", "0", "--workers", "2", "--classifier", "none", "--quiet"],
     "imgpipe spark run --master local[2]": ["spark", "run", "--master", "local[2]", "--classifier", "none"],
 }
 

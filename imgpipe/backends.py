@@ -32,11 +32,11 @@ def open_runtime(backend: str, settings: Settings, classifier: str | None) -> Ru
 
 
 def open_operations(backend: str, settings: Settings, classifier: str | None = "none",
-                    sends: bool = False) -> Operations:
+                    sends: bool = False, read_only: bool = False) -> Operations:
     """Records and dead letters of a backend; use as a context manager.
 
     ``sends``: the command enqueues work (``reconcile``): in Azure to the Functions app's Service Bus queues;
-    locally the jobs table always takes it, for the next ``imgpipe run``.
+    locally the jobs table always takes it, for the next ``imgpipe run``. ``read_only``: the command only reads.
     """
     if backend == AZURE:
         from shared.azure.operations import operations as azure_operations
@@ -44,7 +44,7 @@ def open_operations(backend: str, settings: Settings, classifier: str | None = "
         return azure_operations(settings, classifier=classifier, sends=sends)
     from shared.local.operations import operations as local_operations
 
-    return local_operations(settings, classifier=classifier)
+    return local_operations(settings, classifier=classifier, read_only=read_only)
 
 
 def local_only(backend: str, what: str, instead: str) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import re
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
 import click
 
 from imgpipe.backends import BACKENDS, LOCAL, open_operations, open_runtime
+from shared import logs
 from shared.errors import PipelineUnavailable
 from shared.runtime import Operations, Runtime
 from shared.settings import Settings, SettingsError
@@ -24,8 +25,10 @@ class Context:
     def runtime(self, backend: str, classifier: str | None) -> Runtime:
         return open_runtime(backend, self.settings, classifier)
 
-    def operations(self, backend: str, classifier: str | None = "none", sends: bool = False) -> Operations:
-        return open_operations(backend, self.settings, classifier, sends=sends)
+    def operations(self, backend: str, classifier: str | None = "none", sends: bool = False,
+                   read_only: bool = False) -> Operations:
+        """``read_only`` for commands that only look: they work on a data dir they cannot write."""
+        return open_operations(backend, self.settings, classifier, sends=sends, read_only=read_only)
 
 
 # Every command takes --backend: the same command against the local data dir or the Azure services.
@@ -46,22 +49,25 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            raise  # `imgpipe records --json | head`: click exits quietly (code 1), no message
         except (PipelineUnavailable, SettingsError) as exc:
-            fail(str(exc))
+            fail(logs.safe(str(exc)))
         except OSError as exc:
-            fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))
-        except Exception as exc:
-            if type(exc).__name__ == "OperationalError":  # sqlite3: database is locked past the timeout
-                fail(f"metadata database: {exc}")
-            raise
+            fail(logs.safe(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": ")))
+        except sqlite3.DatabaseError as exc:  # locked past the timeout, or corrupt under a running command
+            fail(f"metadata database: {exc}" + ("" if isinstance(exc, sqlite3.OperationalError) else
+                                                "; restore it from a backup ('imgpipe db check' says more)"))
 
 
 @click.group(cls=Group)
 @click.option("--data-dir", type=click.Path(path_type=Path), envvar="IMGPIPE_DATA_DIR", default=Path("data"),
               show_default=True, help="Folder with uploads/, bronze/, silver/, gold/, archive/ (env IMGPIPE_DATA_DIR).")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug): imgpipe's own loggers.")
+@click.option("--debug-log", "debug_loggers", multiple=True, metavar="LOGGER",
+              help="Also log this library logger at the -v level (e.g. azure.core); others stay at WARNING.")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: Path, verbose: int) -> None:
+def cli(ctx: click.Context, data_dir: Path, verbose: int, debug_loggers: tuple[str, ...]) -> None:
     """imgpipe: product image ingestion, upload -> bronze -> silver -> gold -> classified.
 
     \b
@@ -70,8 +76,7 @@ def cli(ctx: click.Context, data_dir: Path, verbose: int) -> None:
       imgpipe status                     # counts per status, recent errors
       imgpipe status --backend azure     # the same against Blob Storage + Cosmos DB
     """
-    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(verbose, debug_loggers)
     ctx.obj = Context(data_dir)
 
 
@@ -90,6 +95,7 @@ def main() -> None:
 # The commands register themselves on ``cli``; imported last because they import it.
 from imgpipe import (  # noqa: E402, F401
     data_commands,
+    db_commands,
     pipeline_commands,
     query_commands,
     reconcile_commands,

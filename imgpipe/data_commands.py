@@ -44,6 +44,6 @@ def export_command(obj: Context, fmt: str, out: Path, since: str | None, statuse
       imgpipe export --format csv --out new.csv --since 2026-12-01 --backend azure
     """
     query = RecordQuery(statuses=statuses, since=_since(since), current_only=not include_superseded)
-    with obj.operations(backend) as ops:
+    with obj.operations(backend, read_only=True) as ops:
         count = export(ops.services.meta, fmt, out, query)
     click.echo(f"wrote {count} record(s) to {out} ({fmt})")

@@ -9,10 +9,11 @@ import click
 from imgpipe.backends import local_only
 from imgpipe.cli import Context, backend_option, cli, fail, parse_age
 from imgpipe.output import ProgressPrinter, emit_json, status_table
-from shared.runner import RunOptions, RunReport, run_once
+from shared.runner import RUN_SETTLE, RunOptions, RunReport, run_once
 from shared.runtime import AlreadyRunning
 
 MAX_WORKERS = 64
+WATCH_SETTLE = 2.0
 CLASSIFIER_HELP = "'local' (in-process model, default), an Azure ML scoring URL, or 'none' to stop at gold."
 workers_option = click.option(
     "--workers", type=click.IntRange(1, MAX_WORKERS), default=lambda: min(os.cpu_count() or 1, MAX_WORKERS),
@@ -23,31 +24,35 @@ classifier_option = click.option("--classifier", default="local", show_default=T
 @cli.command()
 @workers_option
 @classifier_option
-@click.option("--settle", type=float, default=0.0, show_default=True,
-              help="Skip uploads modified in the last N seconds (writers that upload straight into uploads/).")
+@click.option("--settle", type=click.FloatRange(0), default=RUN_SETTLE, show_default=True,
+              help="Leave uploads modified (or renamed, touched) in the last N seconds for the next run: a writer "
+              "may still be appending to them. 0 takes everything.")
+@click.option("--verify", is_flag=True, help="Hash every upload again and take in changed bytes as new versions "
+              "(also those whose size and mtime were kept).")
 @click.option("--wait", "lock_timeout", type=float, default=10.0, show_default=True,
               help="Seconds to wait for another run (same data dir, or same Azure account) before stepping aside.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @backend_option
 @click.pass_obj
-def run(obj: Context, workers: int, classifier: str, settle: float, lock_timeout: float, as_json: bool,
-        quiet: bool, backend: str) -> None:
+def run(obj: Context, workers: int, classifier: str, settle: float, verify: bool, lock_timeout: float,
+        as_json: bool, quiet: bool, backend: str) -> None:
     """Process everything pending once: new uploads to bronze, silver, gold, classified.
 
     Also finishes what the records say is unfinished (a killed run, records
     left at gold by '--classifier none'). Safe to run from cron and to start
     twice: the second run waits, then steps aside. Exit code 0 when every
-    input reached a terminal state (rejected ones included); 2 when the
-    pipeline itself cannot work.
+    input reached a terminal state (rejected and failed ones included: their
+    records say why); 2 when the pipeline itself cannot work.
 
     \b
     Example:
       imgpipe --data-dir data run --workers 2
-      imgpipe run --quiet --settle 5                   # from cron, while sellers upload over SFTP
+      imgpipe run --quiet                              # from cron; files written in the last 10 s wait
+      imgpipe run --verify                             # hash every upload again
       imgpipe run --backend azure --classifier none   # Blob Storage + Cosmos DB, in-process queue
     """
-    options = RunOptions(workers=workers, settle=settle, wait=lock_timeout)
+    options = RunOptions(workers=workers, settle=settle, wait=lock_timeout, verify=verify)
     try:
         with obj.runtime(backend, classifier) as rt:
             report = run_once(rt, options, progress=None if quiet or as_json else ProgressPrinter())
@@ -60,32 +65,42 @@ def run(obj: Context, workers: int, classifier: str, settle: float, lock_timeout
 def show_report(obj: Context, backend: str, report: RunReport, as_json: bool) -> None:
     if as_json:
         emit_json(report.to_dict())
-    else:
-        click.echo(f"ingested {report.ingested} upload(s), resumed {report.resumed}, handled {report.handled} "
-                   f"job(s) in {report.seconds:.1f}s")
-        with obj.operations(backend) as ops:
-            click.echo(status_table(report.counts, ops.dead_letters.counts()))
-    if report.unreadable:
-        # Everything else was processed; inputs that never reached a terminal state make the exit non-zero.
-        fail(f"{len(report.unreadable)} upload(s) could not be read and have no record yet: "
-             + "; ".join(report.unreadable[:5]))
+        return
+    click.echo(f"ingested {report.ingested} new upload(s), resumed {report.resumed}, handled {report.handled} "
+               f"job(s) in {report.seconds:.1f}s")
+    for what, counts in (("not taken in (records say failed; tried again next run)", report.failed),
+                         ("skipped (-v lists them)", report.skipped)):
+        if counts:
+            click.echo(f"{what}: " + ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items())))
+    if report.verified:
+        click.echo(f"content checked: {report.verified}, new bytes taken in: {report.changed}")
+    if report.recovered or report.lost:
+        click.echo(f"bronze copied again: {report.recovered}, lost: {report.lost}")
+    with obj.operations(backend, read_only=True) as ops:
+        click.echo(status_table(report.counts, ops.dead_letters.counts()))
 
 
 @cli.command()
-@click.option("--interval", type=float, default=1.0, show_default=True, help="Seconds between scans of uploads/.")
-@click.option("--settle", type=float, default=1.0, show_default=True,
-              help="A file is taken once its size and mtime are unchanged this long.")
+@click.option("--interval", type=click.FloatRange(0.05), default=1.0, show_default=True,
+              help="With --poll: seconds between scans of uploads/. Always: how often the jobs table is looked at.")
+@click.option("--settle", type=click.FloatRange(0), default=WATCH_SETTLE, show_default=True,
+              help="A file is taken once its size, mtime and ctime are unchanged this long.")
+@click.option("--poll", is_flag=True, help="Scan instead of inotify (network shares: inotify misses remote writes).")
+@click.option("--rescan", type=click.FloatRange(1), default=300.0, show_default=True,
+              help="Seconds between full scans that catch anything the events missed.")
 @click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=1, show_default=True)
 @classifier_option
 @backend_option
 @click.pass_obj
-def watch(obj: Context, interval: float, settle: float, workers: int, classifier: str, backend: str) -> None:
-    """Process uploads as they arrive, until Ctrl-C.
+def watch(obj: Context, interval: float, settle: float, poll: bool, rescan: float, workers: int, classifier: str,
+          backend: str) -> None:
+    """Process uploads as they arrive (inotify; --poll to scan), until Ctrl-C.
 
     \b
     Example:
-      imgpipe watch --interval 2 &
+      imgpipe watch &
       cp ~/photos/shoe.jpg data/uploads/seller42/
+      imgpipe watch --poll --interval 5                # uploads/ on an NFS or SMB share
     """
     from shared.local.watch import watch as watch_uploads
 
@@ -93,7 +108,7 @@ def watch(obj: Context, interval: float, settle: float, workers: int, classifier
                "or schedule 'imgpipe run --backend azure'")
     try:
         ingested = watch_uploads(obj.settings, interval=interval, settle=settle, workers=workers,
-                                 classifier=classifier, progress=ProgressPrinter())
+                                 classifier=classifier, progress=ProgressPrinter(), poll=poll, rescan=rescan)
     except AlreadyRunning as exc:
         fail(f"{exc}; stop it first")
     click.echo(f"watched and ingested {ingested} upload(s)")

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
+
 import click
 
 from imgpipe.cli import Context, backend_option, cli, fail
 from imgpipe.output import emit_json, emit_json_lines, status_table
+from shared.layout import Zone
 from shared.ports import RecordQuery
 from shared.records import STATUSES, Status
+
+log = logging.getLogger(__name__)
+PROBLEMS = (Status.REJECTED, Status.FAILED, Status.LOST)
 
 
 @cli.command()
@@ -16,27 +23,45 @@ from shared.records import STATUSES, Status
 @backend_option
 @click.pass_obj
 def status(obj: Context, as_json: bool, error_count: int, backend: str) -> None:
-    """Counts per status, dead letters per queue, and the most recent errors.
+    """Counts per status and reason, dead letters per queue, skipped inputs, and the most recent errors.
+
+    Only reads: works on a data dir it cannot write. -v lists the skipped inputs.
 
     \b
     Example:
       imgpipe status --json | jq .counts
       imgpipe status --backend azure
     """
-    with obj.operations(backend) as ops:
+    skipped: Counter[str] = Counter()
+
+    def skip(path: str, reason: str) -> None:
+        skipped[reason] += 1
+        log.info("skipped %r: %s", path, reason)
+
+    with obj.operations(backend, read_only=True) as ops:
         counts, dead = ops.services.meta.counts(), ops.dead_letters.counts()
-        problems = list(ops.services.meta.scan(RecordQuery(statuses=(Status.REJECTED, Status.FAILED))))
+        problems = list(ops.services.meta.scan(RecordQuery(statuses=PROBLEMS)))
+        for _ in ops.services.store.list(Zone.UPLOADS, skip):
+            pass
+    reasons: dict[str, Counter[str]] = {}
+    for r in problems:
+        reasons.setdefault(r.status, Counter())[r.reason or "?"] += 1
     recent = sorted(problems, key=lambda r: r.updated_ts or "", reverse=True)[:error_count]
     errors = [{"upload_id": r.upload_id, "status": r.status, "reason": r.reason, "detail": r.reason_detail,
                "raw_name": r.raw_name} for r in recent]
     if as_json:
-        emit_json({"counts": counts, "dead_letters": dead, "recent_errors": errors})
+        emit_json({"counts": counts, "reasons": reasons, "skipped": dict(skipped), "dead_letters": dead,
+                   "recent_errors": errors})
         return
     click.echo(status_table(counts, dead))
+    for status_name, by_reason in sorted(reasons.items()):
+        click.echo(f"{status_name}: " + ", ".join(f"{k} {n}" for k, n in sorted(by_reason.items())))
+    if skipped:
+        click.echo("skipped inputs (-v lists them): " + ", ".join(f"{k} {n}" for k, n in sorted(skipped.items())))
     if errors:
         click.echo("\nrecent errors:")
         for e in errors:
-            click.echo(f"  {e['upload_id'][:12]}  {e['status']:<9} {e['reason']:<18} {e['raw_name']!r}")
+            click.echo(f"  {e['upload_id'][:12]}  {e['status']:<9} {e['reason'] or '':<18} {e['raw_name']!r}")
 
 
 @cli.command()
@@ -60,7 +85,7 @@ def records(obj: Context, statuses: tuple[str, ...], user: str | None, limit: in
       imgpipe records --all --user seller42      # with the versions a re-upload replaced
     """
     query = RecordQuery(statuses=statuses, user_id=user, limit=limit, current_only=not include_superseded)
-    with obj.operations(backend) as ops:
+    with obj.operations(backend, read_only=True) as ops:
         found = ops.services.meta.scan(query)
         if as_json:
             emit_json_lines(r.to_dict() for r in found)
@@ -88,7 +113,7 @@ def dlq_list(obj: Context, limit: int, as_json: bool, backend: str) -> None:
       imgpipe dlq list
       imgpipe dlq list --backend azure   # the Functions app's Service Bus DLQs (cleanse, classify)
     """
-    with obj.operations(backend) as ops:
+    with obj.operations(backend, read_only=True) as ops:
         rows = [d.to_dict() for d in ops.dead_letters.list(limit)]
     if as_json:
         emit_json(rows)

@@ -38,7 +38,7 @@ def review_list(obj: Context, as_json: bool, limit: int | None, backend: str) ->
       imgpipe review list
       imgpipe review list --backend azure --json
     """
-    with obj.operations(backend) as ops:
+    with obj.operations(backend, read_only=True) as ops:
         waiting = list(ops.services.meta.scan(RecordQuery(statuses=(Status.NEEDS_REVIEW,), current_only=True,
                                                           limit=limit)))
     local = backend == "local"

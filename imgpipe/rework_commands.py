@@ -46,7 +46,7 @@ def reprocess(obj: Context, statuses: tuple[str, ...], user: str | None, dry_run
     query = _query(statuses, user, REPROCESS_STATUSES)
     with obj.runtime(backend, classifier) as rt:
         if dry_run:
-            click.echo(f"would reprocess {len(reworkable(rt, query))} record(s)")
+            click.echo(f"would reprocess {len(reworkable(rt.services, query))} record(s)")
             return
         report = run_once(rt, RunOptions(workers=workers, ingest=False, rework=query),
                           progress=None if as_json else ProgressPrinter())

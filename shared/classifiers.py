@@ -9,15 +9,45 @@ a model or resolving a Key Vault reference is not free.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from shared.ports import Classifier
+from shared.settings import EndpointSettings
 
 LOCAL = "local"
 NONE = "none"
 ClassifierFactory = Callable[[], Classifier]
 
 
-def classifier_factory(spec: str | None, key: Callable[[], str | None] = lambda: None) -> ClassifierFactory | None:
+@dataclass(frozen=True)
+class EndpointFactory:
+    """Builds the endpoint client; says how long a batch can take with these settings (checked at start-up)."""
+
+    url: str
+    key: Callable[[], str | None] = field(default=lambda: None)
+    settings: EndpointSettings = field(default_factory=EndpointSettings)
+    batch_size: int = 16  # images per scoring request
+
+    def __call__(self) -> Classifier:
+        from shared.adapters.endpoint_classifier import EndpointClassifier
+
+        return EndpointClassifier(self.url, key=self.key(), timeout=self.settings.timeout,
+                                  max_attempts=self.settings.attempts, max_delay=self.settings.max_retry_after,
+                                  batch_size=self.batch_size)
+
+    def worst_case(self, images: int) -> float:
+        """A batch of ``images`` fails as a whole against a hanging endpoint: never split and retried per image."""
+        requests = -(-images // self.batch_size)
+        return requests * self.settings.worst_case()
+
+    def explain(self) -> str:
+        s = self.settings
+        return (f"{s.attempts} attempts x ML_ENDPOINT_TIMEOUT={s.timeout:g} s + {s.attempts - 1} waits x "
+                f"ML_ENDPOINT_MAX_RETRY_AFTER={s.max_retry_after:g} s per request")
+
+
+def classifier_factory(spec: str | None, key: Callable[[], str | None] = lambda: None,
+                       settings: EndpointSettings | None = None) -> ClassifierFactory | None:
     """``local`` (or empty): the in-process model; ``none``: no classification (None); else a scoring URL.
 
     ``key`` is called when the endpoint client is built: the endpoint key, or
@@ -27,13 +57,7 @@ def classifier_factory(spec: str | None, key: Callable[[], str | None] = lambda:
         return _local
     if spec == NONE:
         return None
-    url = spec
-
-    def build_endpoint() -> Classifier:
-        from shared.adapters.endpoint_classifier import EndpointClassifier
-
-        return EndpointClassifier(url, key=key())
-    return build_endpoint
+    return EndpointFactory(spec, key, settings or EndpointSettings())
 
 
 def _local() -> Classifier:

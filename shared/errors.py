@@ -17,6 +17,15 @@ CORRUPT_IMAGE = "corrupt_image"
 TOO_MANY_PIXELS = "too_many_pixels"
 BAD_MESSAGE = "bad_message"
 MISSING_SOURCE = "missing_source"
+# Reason codes of an upload that could not be taken in (status ``failed``; each run tries it again while the
+# upload is there), and of a record whose bytes are gone for good (status ``lost``).
+UNREADABLE = "unreadable"
+FORBIDDEN = "forbidden"
+ARCHIVED = "archived"
+WRITE_FAILED = "write_failed"
+INGEST_ERROR = "ingest_error"
+BRONZE_MISSING = "bronze_missing"
+INGEST_FAILURES = frozenset({UNREADABLE, FORBIDDEN, ARCHIVED, WRITE_FAILED, INGEST_ERROR})
 
 REASONS = {
     EMPTY_FILE: "the upload has zero bytes",
@@ -26,6 +35,12 @@ REASONS = {
     TOO_MANY_PIXELS: "the header declares more pixels than the cap (decompression bomb)",
     BAD_MESSAGE: "the queue message is not a valid imgpipe message",
     MISSING_SOURCE: "the upload or bronze object the message names does not exist",
+    UNREADABLE: "the upload exists but cannot be read (permissions, I/O error); tried again next run",
+    FORBIDDEN: "the storage service lists the upload but refuses to read it (HTTP 403); tried again next run",
+    ARCHIVED: "the upload is in the Archive tier: rehydrate it; tried again next run",
+    WRITE_FAILED: "the bronze copy could not be written (disk full, quota); tried again next run",
+    INGEST_ERROR: "ingesting the upload failed unexpectedly (the detail says how); tried again next run",
+    BRONZE_MISSING: "the bronze copy is gone and the upload no longer holds that version: nothing to rebuild from",
 }
 
 
@@ -41,6 +56,22 @@ class PipelineUnavailable(PipelineError):
     """
 
 
+class InputFailure(PipelineError):
+    """One upload cannot be taken in now (unreadable, forbidden, archived, its copy not writable).
+
+    Not bad input and not the pipeline: the upload gets a ``failed`` record with ``reason``, the run goes
+    on with the others, and every later run tries it again while the upload is there.
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+
+    def __reduce__(self):  # picklable with both arguments (worker processes hand errors back)
+        return type(self), (self.reason, self.detail)
+
+
 class PermanentError(PipelineError):
     """Bad input: never retried; the record ends rejected with ``reason``."""
 
@@ -52,3 +83,11 @@ class PermanentError(PipelineError):
 
 class TransientError(PipelineError):
     """Worth another try later (backoff), dead-lettered when retries run out."""
+
+
+class BatchError(TransientError):
+    """About a whole batch, not one of its items (the endpoint hangs, answers 503 or garbage).
+
+    Retrying the items one by one would only repeat the failure once per item,
+    and a batch of 8 against a hanging endpoint would outlast its lease 9 times over.
+    """

@@ -55,6 +55,29 @@ def copied_to_bronze(record: Record, upload_path: str, copied: Copied, now: str)
     record.add_lineage("bronze", record.raw_path, now)
 
 
+def rejected_by_size(record: Record, cap: int, now: str) -> None:
+    """Larger than the cap by its listed size: rejected before a byte is read, with no bronze copy."""
+    record.status, record.reason = Status.REJECTED, errors.FILE_TOO_LARGE
+    record.reason_detail = f"{record.raw_size} bytes listed, more than the {cap}-byte cap: not copied"
+    record.raw_path = ""
+    record.ingest_ts = record.updated_ts = now
+    record.add_lineage("upload", record.upload_path, record.upload_ts)
+
+
+def input_failed(record: Record, reason: str, detail: str, now: str) -> None:
+    """The upload could not be taken in now (unreadable, forbidden, archived, not writable): tried again later."""
+    record.status, record.reason = Status.FAILED, reason
+    record.reason_detail = detail[:1000] or None
+    record.updated_ts = now
+
+
+def lost(record: Record, detail: str, now: str) -> None:
+    """Bronze is gone and the upload no longer holds this version: nothing can rebuild the record's bytes."""
+    record.status, record.reason = Status.LOST, errors.BRONZE_MISSING
+    record.reason_detail = detail
+    record.updated_ts = now
+
+
 def fill_gold(record: Record, cleansed: Cleansed, silver: str, cleanse_version: str, now: str) -> None:
     """Silver is written: the record becomes ``gold`` (a person's verdict on an earlier silver stays)."""
     if not is_reviewed(record):  # a new silver image needs a new prediction; a person's verdict stays

@@ -12,11 +12,18 @@ import hashlib
 import re
 import unicodedata
 from datetime import datetime
+from urllib.parse import unquote_to_bytes
 
 from shared.layout import Zone
 
+# Files directly under uploads/ belong to this user. It is reserved: a folder of that name is encoded like
+# any other name that is not kept as it is, so it never shares an id with the files at the root.
 ANONYMOUS = "anonymous"
 _SAFE_USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Bytes an encoded user id keeps as they are; every other byte is %XX. "~" is never kept, so it marks encoded ids.
+_KEPT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+ENCODED, HASHED = "~", "~~"
+_MAX_ENCODED = 128  # longer encodings become a hash: a path segment must stay well under 255 bytes
 _EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp", "gif": ".gif", "bmp": ".bmp", "tiff": ".tif"}
 
 
@@ -42,15 +49,43 @@ def _utf8(text: str) -> bytes:
 
 
 def safe_user_id(raw: str) -> str:
-    """A user id usable as a path segment; anything odd becomes a stable hashed slug."""
-    if _SAFE_USER.match(raw) and ".." not in raw:
+    """The user id of an ``uploads/`` folder name: injective, and usable as a path segment and a blob name.
+
+    - a plain name (``^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$``) other than ``anonymous`` is its own id;
+    - any other name is ``~`` + its UTF-8 bytes with everything outside ``[A-Za-z0-9_.-]`` written ``%XX``
+      (``John Doe`` -> ``~John%20Doe``), which ``folder_of`` turns back into the name;
+    - a name whose encoding would pass 128 characters is ``~~`` + the sha256 of its UTF-8 bytes.
+
+    No plain name starts with ``~`` and no encoding holds a second ``~``, so the three forms never meet,
+    and none of them is ``anonymous``, the reserved id of files directly under ``uploads/``.
+    """
+    if _SAFE_USER.match(raw) and raw != ANONYMOUS:
         return raw
-    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", unicodedata.normalize("NFKD", raw)).strip("-")[:32]
-    return f"{slug or 'user'}-{hashlib.sha256(_utf8(raw)).hexdigest()[:8]}"
+    encoded = "".join(chr(b) if b in _KEPT else f"%{b:02X}" for b in _utf8(raw))
+    if len(encoded) < _MAX_ENCODED:
+        return ENCODED + encoded
+    return HASHED + hashlib.sha256(_utf8(raw)).hexdigest()
+
+
+def folder_of(user_id: str) -> str | None:
+    """The ``uploads/`` folder name a user id stands for; None for files at the root (``anonymous``).
+
+    Raises ``ValueError`` for a hashed id (its name is in the records' ``upload_path``) or a malformed one.
+    """
+    if user_id == ANONYMOUS:
+        return None
+    if user_id.startswith(HASHED):
+        raise ValueError(f"{user_id!r} is a hash of a long folder name; the name is in the records' upload_path")
+    if not user_id.startswith(ENCODED):
+        return user_id
+    name = unquote_to_bytes(user_id[len(ENCODED):]).decode("utf-8", "surrogatepass")
+    if safe_user_id(name) != user_id:
+        raise ValueError(f"{user_id!r} is not a user id imgpipe makes")
+    return name
 
 
 def split_upload_path(upload_path: str) -> tuple[str, str]:
-    """``uploads/{user}/{name}`` -> (user_id, raw_name); a file directly in uploads/ is anonymous."""
+    """``uploads/{folder}/{name}`` -> (user_id, raw_name); a file directly in uploads/ is ``anonymous``."""
     rel = upload_path.split("/", 1)[1] if upload_path.startswith(Zone.UPLOADS + "/") else upload_path
     parts = rel.split("/")
     if len(parts) == 1:

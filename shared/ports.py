@@ -8,11 +8,12 @@ in-memory fakes.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared import errors
 from shared.records import Record
 
 
@@ -21,7 +22,12 @@ class ObjectInfo:
     path: str
     size: int
     modified: datetime
-    version: str  # etag in Azure, size+mtime locally: changes when the object does
+    version: str  # etag in Azure, size+mtime locally: the upload id is derived from it
+    # What a pinned read checks, so that it reads exactly the listed object: "" = the version (an etag
+    # changes with every write); locally inode, size, mtime and ctime, which any rewrite, rename-over or touch changes.
+    pin: str = ""
+    # When anything about the object last changed (ctime locally); None where every write changes the version.
+    changed: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -34,18 +40,45 @@ class MissingObject(KeyError):
     """The object store has nothing at that path."""
 
 
-class UnreadableObject(Exception):
-    """The object exists but cannot be read (permissions, I/O error): skip it, report it, keep going."""
+class UnreadableObject(errors.InputFailure):
+    """The object is listed but cannot be read: ``reason`` is unreadable, forbidden or archived."""
+
+
+class NotAnInput(Exception):
+    """What is at the path is not a regular object (a symlink or a FIFO swapped in after listing): skipped."""
+
+    def __init__(self, path: str, kind: str) -> None:
+        self.path, self.kind = path, kind
+        super().__init__(f"{path}: {kind}")
+
+    def __reduce__(self):
+        return type(self), (self.path, self.kind)
+
+
+class VersionChanged(Exception):
+    """The object is no longer the version that was listed (rewritten, replaced, touched): list it again."""
+
+
+class StoreUnavailable(errors.PipelineUnavailable):
+    """The store cannot be reached or written at all (service unreachable, folder read-only): not one upload."""
+
+
+# skipped(path, reason): what a listing leaves out, so that nothing is dropped without a word.
+Skipped = Callable[[str, str], None]
 
 
 class ObjectStore(abc.ABC):
-    """Paths look like ``container/key``: a container in Azure, a folder locally."""
+    """Paths look like ``container/key``: a container in Azure, a folder locally.
+
+    Reads of uploads are untrusted: ``expect`` pins a read to the listed object (``VersionChanged`` when
+    it is not that object any more) and a store never follows a link out of its folders (``NotAnInput``).
+    """
 
     @abc.abstractmethod
     def get(self, path: str) -> bytes: ...
 
     @abc.abstractmethod
-    def head(self, path: str, size: int) -> bytes:
+    def head(self, path: str, size: int, expect: ObjectInfo | None = None) -> bytes:
         """The first ``size`` bytes, for sniffing the format without reading the whole object."""
 
     @abc.abstractmethod
@@ -53,8 +86,18 @@ class ObjectStore(abc.ABC):
         """Write atomically; a reader never sees half an object."""
 
     @abc.abstractmethod
-    def copy(self, src: str, dst: str) -> Copied:
-        """Stream src to dst unchanged, hashing on the way (bronze is byte-identical)."""
+    def copy(self, src: str, dst: str, expect: ObjectInfo | None = None) -> Copied:
+        """Stream src to dst unchanged, hashing on the way (bronze is byte-identical), from one read of src.
+
+        ``dst`` is created only if absent: when it exists (a crash after the copy, or a concurrent run
+        copying the same upload version to the same path) nothing is written again and its size and
+        sha256 are returned. A failure to write ``dst`` that is not about the whole store raises
+        ``InputFailure(write_failed)`` naming it.
+        """
+
+    @abc.abstractmethod
+    def checksum(self, path: str, expect: ObjectInfo | None = None) -> Copied:
+        """Size and sha256 of the object, from one read (content checks: ``imgpipe run --verify``)."""
 
     @abc.abstractmethod
     def exists(self, path: str) -> bool: ...
@@ -66,7 +109,8 @@ class ObjectStore(abc.ABC):
     def delete(self, path: str) -> None: ...
 
     @abc.abstractmethod
-    def list(self, prefix: str) -> Iterator[ObjectInfo]: ...
+    def list(self, prefix: str, skipped: Skipped | None = None) -> Iterator[ObjectInfo]:
+        """Every regular object under ``prefix``; anything else is reported to ``skipped`` with a reason."""
 
 
 class ConcurrencyError(Exception):

@@ -29,15 +29,14 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 from shared import errors, messages, naming
 from shared.layout import QUEUES, Zone
-from shared.ports import ConcurrencyError, MissingObject, ObjectInfo, UnreadableObject
+from shared.ports import ConcurrencyError, MissingObject, NotAnInput, ObjectInfo, VersionChanged
 from shared.records import RETRIES_EXHAUSTED, TERMINAL, Record, Status, parse_iso
 from shared.runner import unfinished
-from shared.runtime import DeadLetter, DeadLetterQueue, Runtime
+from shared.runtime import DeadLetter, DeadLetterQueue
 from shared.services import Services
 from shared.settings import ReconcilePolicy
 from shared.stages import ingest, mark_failed
@@ -101,18 +100,18 @@ def ingest_lost_uploads(svc: Services, policy: ReconcilePolicy, token: str | Non
         if info.modified < oldest or svc.meta.get(naming.upload_id_for(info.path, info.version)) is not None:
             continue
         try:
-            record = ingest(svc, info)
-        except (MissingObject, UnreadableObject) as exc:
-            log.warning("reconcile: upload %s not ingested: %s", info.path, exc)
+            record = ingest(svc, info)  # an unreadable upload gets a failed record with its reason
+        except (MissingObject, VersionChanged, NotAnInput) as exc:
+            log.warning("reconcile: upload %r not ingested: %s", info.path, type(exc).__name__)
             continue
         report.ingested.append(record.upload_id)
 
 
 def redrive_stuck(svc: Services, policy: ReconcilePolicy, now: datetime, report: ReconcileReport) -> None:
     deadline = now - timedelta(minutes=policy.stuck_minutes)
-    # ``unfinished`` reads only ``rt.services``: the rule of what is unfinished lives there, once.
-    work = unfinished(cast(Runtime, SimpleNamespace(services=svc)))
-    for queue, upload_id in work:
+    # The rule of what is unfinished lives in the runner, once (it also copies a missing bronze again from
+    # its upload, or marks the record lost).
+    for queue, upload_id in unfinished(svc):
         if len(report.redriven) >= policy.limit:
             break
         record = svc.meta.get(upload_id)

@@ -17,7 +17,8 @@ class Status(StrEnum):
 
     Every status is set by some stage: ``bronze`` by ingest; ``gold``,
     ``duplicate`` and ``rejected`` by cleanse; ``classified`` and
-    ``needs_review`` by classify (or a reviewer); ``failed`` when retries ran out.
+    ``needs_review`` by classify (or a reviewer); ``failed`` when retries ran out or the upload
+    could not be read; ``lost`` when the bronze copy is gone and its upload no longer exists.
     """
 
     BRONZE = "bronze"
@@ -27,12 +28,14 @@ class Status(StrEnum):
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
     FAILED = "failed"
+    LOST = "lost"
 
 
 STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
 # Terminal states. ``gold`` is terminal too when classification is switched off,
 # and ``failed`` is the only one a replay from the dead-letter queue leaves again.
-TERMINAL = frozenset({Status.CLASSIFIED, Status.NEEDS_REVIEW, Status.DUPLICATE, Status.REJECTED, Status.FAILED})
+TERMINAL = frozenset({Status.CLASSIFIED, Status.NEEDS_REVIEW, Status.DUPLICATE, Status.REJECTED, Status.FAILED,
+                      Status.LOST})
 # Past the cleanse stage: a re-delivered cleanse message has nothing left to do (unless the rules changed).
 CLEANSED = frozenset({Status.GOLD, Status.CLASSIFIED, Status.NEEDS_REVIEW, Status.DUPLICATE, Status.REJECTED})
 # Records with a silver image of their own or shared with their original.

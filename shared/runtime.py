@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from shared.errors import PipelineUnavailable
 from shared.jobhost.queue import SqliteJobQueue
-from shared.ports import ObjectInfo
+from shared.ports import ObjectInfo, Skipped
 from shared.services import Services
 from shared.settings import Settings
 
@@ -44,8 +44,8 @@ class Runtime(Protocol):
     def prepare(self) -> None:
         """Check the pipeline can work (raise ``PipelineUnavailable`` if not) and sweep what a dead run left."""
 
-    def uploads(self) -> Iterator[ObjectInfo]:
-        """Every object under ``uploads/``."""
+    def uploads(self, skipped: Skipped | None = None) -> Iterator[ObjectInfo]:
+        """Every object under ``uploads/``; what is not an input is reported to ``skipped`` with a reason."""
 
     def opener(self) -> Callable[[], Runtime]:
         """A picklable callable that builds this runtime again in a worker process."""

@@ -38,6 +38,9 @@ APP_SETTINGS = {
     "RECONCILE_LIMIT": "uploads examined, and records re-driven or marked, per sweep (default 500)",
     "IMGPIPE_MAX_ATTEMPTS": "deliveries of a message before it is dead-lettered (default 5, 1-100); infra sets the "
     "queues' maxDeliveryCount from the same parameter",
+    "ML_ENDPOINT_TIMEOUT": "seconds to wait for the scoring endpoint to connect and to answer each read (default 30)",
+    "ML_ENDPOINT_MAX_RETRY_AFTER": "longest Retry-After the classifier waits between its attempts, in seconds "
+    "(default 20); a longer one is capped, with a warning",
 }
 
 
@@ -149,6 +152,32 @@ class ReconcilePolicy:
 
 
 @dataclass(frozen=True)
+class EndpointSettings:
+    """How long one scoring request may take: per attempt ``timeout`` (connect, and each read), ``attempts``
+    tries, and between them at most ``max_retry_after`` seconds, whatever ``Retry-After`` asks for."""
+
+    timeout: float = 30.0
+    max_retry_after: float = 20.0
+    attempts: int = 4
+
+    def worst_case(self) -> float:
+        """Seconds one request can take against an endpoint that hangs every time (the check at start-up)."""
+        return self.attempts * self.timeout + (self.attempts - 1) * self.max_retry_after
+
+    @classmethod
+    def from_env(cls) -> EndpointSettings:
+        return cls(timeout=_positive("ML_ENDPOINT_TIMEOUT", cls.timeout),
+                   max_retry_after=_float("ML_ENDPOINT_MAX_RETRY_AFTER", cls.max_retry_after))
+
+
+def _positive(name: str, default: float) -> float:
+    value = _float(name, default)
+    if value <= 0:
+        raise SettingsError(f"{name}={value} must be more than 0")
+    return value
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
     limits: Limits = field(default_factory=Limits)
@@ -157,6 +186,9 @@ class Settings:
     cosmos_database: str = "imgpipe"
     reconcile: ReconcilePolicy = field(default_factory=ReconcilePolicy)
     classify_budget_seconds: float = 100.0
+    endpoint: EndpointSettings = field(default_factory=EndpointSettings)
+    # Seconds to connect to Blob Storage or Cosmos DB before the service counts as unreachable (exit 2).
+    connect_timeout: float = 5.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -168,6 +200,8 @@ class Settings:
             cosmos_database=os.environ.get("COSMOS_DATABASE") or "imgpipe",
             reconcile=ReconcilePolicy.from_env(),
             classify_budget_seconds=_float("CLASSIFY_BATCH_BUDGET_SECONDS", 100.0),
+            endpoint=EndpointSettings.from_env(),
+            connect_timeout=_positive("IMGPIPE_CONNECT_TIMEOUT", 5.0),
         )
 
     def with_(self, **changes: object) -> Settings:

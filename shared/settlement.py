@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from shared import errors
+from shared.logs import redact
 from shared.records import RETRIES_EXHAUSTED
 
 T = TypeVar("T")
@@ -49,8 +50,10 @@ COMPLETE = Settlement(Verdict.COMPLETE)
 
 
 def describe(error: BaseException) -> str:
+    """An error as the text a record, a dead letter or a log keeps: secrets redacted (an SDK error may quote a
+    SAS URL, an endpoint may echo its key), capped."""
     text = str(error) if isinstance(error, errors.PipelineError) else f"{type(error).__name__}: {error}"
-    return text[:DETAIL_LIMIT]
+    return redact(text)[:DETAIL_LIMIT]
 
 
 def settle(error: BaseException | None, attempt: int | None, max_attempts: int) -> Settlement:
@@ -75,7 +78,8 @@ def run_isolated(handle: Callable[[list[T]], object], items: Sequence[T]) -> lis
     try:
         handle(items)
     except Exception as exc:
-        if len(items) == 1:
-            return [(items[0], exc)]
+        if len(items) == 1 or isinstance(exc, errors.BatchError | errors.PipelineUnavailable):
+            # the whole batch (or the pipeline) failed: splitting would only repeat it once per item
+            return [(item, exc) for item in items]
         return [pair for item in items for pair in run_isolated(handle, [item])]
     return [(item, None) for item in items]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from shared.adapters.fs_store import is_partial
 from shared.formats import ALLOWED, SNIFF_BYTES, sniff
 from shared.layout import Zone
-from shared.naming import clean_display_name
+from shared.naming import clean_display_name, folder_of
 from shared.settings import Limits
 from web.identity import Principal
 from web.params import BadInput
@@ -63,7 +63,8 @@ def upload_name(raw: str | None) -> str:
 
 
 def upload_path(principal: Principal, raw_name: str | None) -> str:
-    return f"{Zone.UPLOADS}/{principal.user_id}/{upload_name(raw_name)}"
+    """The folder whose name maps back to the principal's user id (``shared.naming``: plain ids are their folder)."""
+    return f"{Zone.UPLOADS}/{folder_of(principal.user_id)}/{upload_name(raw_name)}"
 
 
 def check_upload(data: bytes, limits: UploadLimits) -> str:

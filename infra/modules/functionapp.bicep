@@ -39,6 +39,12 @@ param classifyConfidenceThreshold string
 @description('NCRONTAB schedule of the reconciliation sweep (timer function reconcile).')
 param reconcileSchedule string = '0 */10 * * * *'
 
+@description('Seconds the classifier waits for the endpoint per attempt. One request\'s worst case (4 x this + 3 x mlEndpointMaxRetryAfter) plus CLASSIFY_BATCH_BUDGET_SECONDS must stay inside the classify batch lock (PT5M): 180 + 100 s by default.')
+param mlEndpointTimeout string = '30'
+
+@description('Longest Retry-After (seconds) the classifier honours between its attempts; longer ones are capped with a warning.')
+param mlEndpointMaxRetryAfter string = '20'
+
 @description('The queues\' maxDeliveryCount (servicebus.bicep): on the last delivery the app dead-letters the message and marks the record failed.')
 @minValue(1)
 @maxValue(100)
@@ -117,6 +123,8 @@ var appSettings = {
   RECONCILE_STUCK_MINUTES: '60'
   RECONCILE_LOOKBACK_HOURS: '72'
   RECONCILE_LIMIT: '500'
+  ML_ENDPOINT_TIMEOUT: mlEndpointTimeout
+  ML_ENDPOINT_MAX_RETRY_AFTER: mlEndpointMaxRetryAfter
 }
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlparse
 
 from azure.core import MatchConditions
 from azure.cosmos.exceptions import (
@@ -31,7 +32,7 @@ from azure.cosmos.exceptions import (
 from shared.adapters.cosmos_requests import RequestCharges, Requester
 from shared.layout import CHECKSUMS_CONTAINER, COSMOS_CONTAINERS, NAMES_CONTAINER, RECORDS_CONTAINER
 from shared.naming import path_key
-from shared.ports import ConcurrencyError, CurrentUpload, MetadataStore, RecordQuery
+from shared.ports import ConcurrencyError, CurrentUpload, MetadataStore, RecordQuery, StoreUnavailable
 from shared.records import STATUSES, Record
 
 # Cosmos adds these to every item; they are not record fields.
@@ -44,7 +45,7 @@ class CosmosMetadataStore(MetadataStore):
         self.records = database.get_container_client(RECORDS_CONTAINER)
         self.checksums = database.get_container_client(CHECKSUMS_CONTAINER)
         self.names = database.get_container_client(NAMES_CONTAINER)
-        self.request = requester or Requester()
+        self.request = requester or Requester(service=f"Cosmos DB ({_host(database)})")
 
     @property
     def charges(self) -> RequestCharges:
@@ -130,8 +131,18 @@ class CosmosMetadataStore(MetadataStore):
         return counts
 
     def _query(self, op: str, query: str, params: list[dict[str, Any]]) -> list[Any]:
-        return self.request(op, lambda hook: list(self.records.query_items(
-            query, parameters=params, enable_cross_partition_query=True, response_hook=hook)))
+        try:
+            return self.request(op, lambda hook: list(self.records.query_items(
+                query, parameters=params, enable_cross_partition_query=True, response_hook=hook)))
+        except CosmosResourceNotFoundError:
+            raise StoreUnavailable(f"{self.request.service}: database or container '{RECORDS_CONTAINER}' not "
+                                   "found (deploy infra/, or run 'imgpipe run --backend azure' once on an "
+                                   "emulator)") from None
+
+
+def _host(database: Any) -> str:
+    url = str(getattr(getattr(database, "client_connection", None), "url_connection", "") or "")
+    return urlparse(url).netloc or "?"
 
 
 def provision(database: Any) -> None:

@@ -19,12 +19,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.cosmos.exceptions import CosmosHttpResponseError
 
 from shared import errors
+from shared.adapters.azure_errors import unreachable
+from shared.ports import StoreUnavailable
 
 T = TypeVar("T")
 THROTTLED = 429
+REFUSED = frozenset({401, 403})  # the credentials, not one request: the pipeline cannot work
 # Worth another try a moment later: throttled, timed out, service unavailable, write conflict (449).
 RETRYABLE = frozenset({THROTTLED, 408, 449, 503})
 CHARGE_HEADER = "x-ms-request-charge"
@@ -64,6 +68,7 @@ class Requester:
     """Runs one Cosmos call with accounting and bounded throttle retries."""
 
     charges: RequestCharges = field(default_factory=RequestCharges)
+    service: str = "Cosmos DB"  # named in the one-line error when it cannot be reached
     max_attempts: int = 5
     max_wait: float = 10.0
     sleep: Callable[[float], None] = time.sleep
@@ -73,8 +78,13 @@ class Requester:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 return call(lambda headers, *_: self.charges.add(op, headers))
+            except (ServiceRequestError, ServiceResponseError) as exc:
+                raise unreachable(self.service, exc) from None
             except CosmosHttpResponseError as exc:
                 self.charges.add(op, exc.headers)  # failed requests are billed too (404, 409, 412)
+                if exc.status_code in REFUSED:
+                    raise StoreUnavailable(f"{self.service} refused the request (HTTP {exc.status_code}): check "
+                                           "COSMOS_KEY or the identity's Cosmos DB data role") from None
                 if exc.status_code not in RETRYABLE:
                     raise
                 if attempt == self.max_attempts:

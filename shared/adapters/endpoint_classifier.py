@@ -2,11 +2,15 @@
 
 Failure policy, in the terms of ``shared.errors``: throttling (429), server
 faults (5xx), timeouts and broken connections are retried here a few times
-with exponential backoff, honouring ``Retry-After``, and then raised as
-``TransientError`` so the queue retries later and finally dead-letters. A 400
-that names a bad image is a property of that image: ``PermanentError``. A
-response that does not have the documented shape is never guessed at: it is a
-``TransientError``, so no record ever gets a made-up label.
+with exponential backoff, honouring ``Retry-After`` up to ``ML_ENDPOINT_MAX_RETRY_AFTER``
+(a longer wait is capped, with a warning), and then raised as ``BatchError``
+(the whole batch failed: it is not retried image by image) so the queue
+retries later and finally dead-letters. A 400 that names a bad image is a
+property of that image: ``PermanentError``. A response that does not have the
+documented shape is never guessed at: it is a ``BatchError``, so no record
+ever gets a made-up label. Whatever the endpoint answers is untrusted text:
+it reaches errors, records and logs redacted (an endpoint that echoes its
+request would otherwise hand back the key) and on one line.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import base64
 import email.utils
 import json
+import logging
 import random
 import time
 import urllib.error
@@ -25,8 +30,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared import errors
+from shared.logs import register_secret, safe
 from shared.ports import Classification, Classifier, Prediction
 
+log = logging.getLogger(__name__)
 ML_SCOPE = "https://ml.azure.com/.default"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -46,6 +53,7 @@ class EndpointClassifier(Classifier):
         loopback = parts.hostname in LOOPBACK_HOSTS
         if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
             raise ValueError(f"scoring URI must be https (plain http only on loopback): {url}")
+        register_secret(key)
         self.url, self.key, self.deployment = url, key, deployment
         self.timeout, self.max_attempts, self.batch_size, self.top_k = timeout, max_attempts, batch_size, top_k
         self.base_delay, self.max_delay, self._sleep = base_delay, max_delay, sleep
@@ -62,7 +70,7 @@ class EndpointClassifier(Classifier):
             payload = {"images": [base64.b64encode(b).decode("ascii") for b in chunk], "top_k": self.top_k}
             result = parse_classification(self._post(json.dumps(payload).encode(), start), len(chunk))
             if version not in (None, result.model_version):
-                raise errors.TransientError(f"model version changed mid-request ({version} -> "
+                raise errors.BatchError(f"model version changed mid-request ({version} -> "
                                             f"{result.model_version}); pin the deployment or retry")
             version = result.model_version
             predictions.extend(result.predictions)
@@ -76,13 +84,13 @@ class EndpointClassifier(Classifier):
             try:
                 status, headers, body = self._send(payload)
             except (urllib.error.URLError, HTTPException, OSError) as exc:
-                failure = errors.TransientError(f"scoring endpoint unreachable: {getattr(exc, 'reason', exc)}")
+                failure = errors.BatchError(f"scoring endpoint unreachable: {safe(str(getattr(exc, 'reason', exc)))}")
             else:
                 if status == 200:
                     return _json(body)
                 if status == 400:
                     raise bad_request(body, offset)
-                failure = errors.TransientError(f"scoring endpoint answered {status}: {body[:300]!r}")
+                failure = errors.BatchError(f"scoring endpoint answered {status}: {_shown(body)}")
                 if status not in RETRY_STATUSES:
                     raise failure
                 retry_after = _retry_after(headers)
@@ -90,6 +98,10 @@ class EndpointClassifier(Classifier):
                 raise failure
             self._sleep(self._delay(attempt, retry_after))
         raise AssertionError("unreachable")
+
+    def worst_case(self) -> float:
+        """Seconds one request can take against an endpoint that hangs on every attempt."""
+        return self.max_attempts * self.timeout + (self.max_attempts - 1) * self.max_delay
 
     def _send(self, payload: bytes) -> tuple[int, dict[str, str], bytes]:
         request = urllib.request.Request(self.url, data=payload, method="POST", headers=self._headers())
@@ -121,12 +133,15 @@ class EndpointClassifier(Classifier):
             try:
                 token = self._credential.get_token(ML_SCOPE)
             except Exception as exc:  # azure-identity raises several unrelated types
-                raise errors.TransientError(f"no Entra token for Azure ML: {exc}") from exc
+                raise errors.BatchError(f"no Entra token for Azure ML: {safe(str(exc))[:300]}") from None
             self._token, self._token_expiry = token.token, float(token.expires_on)
         return self._token
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
+            if retry_after > self.max_delay:
+                log.warning("the scoring endpoint asked to retry after %.0f s; waiting %.0f s "
+                            "(ML_ENDPOINT_MAX_RETRY_AFTER)", retry_after, self.max_delay)
             return min(self.max_delay, retry_after)
         backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
         return backoff / 2 + random.uniform(0, backoff / 2)  # jitter: clients throttled together spread out
@@ -152,7 +167,7 @@ def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
     except ValueError:
-        raise errors.TransientError(f"scoring endpoint sent malformed JSON: {body[:200]!r}") from None
+        raise errors.BatchError(f"scoring endpoint sent malformed JSON: {_shown(body)}") from None
 
 
 def bad_request(body: bytes, offset: int) -> errors.PipelineError:
@@ -161,10 +176,15 @@ def bad_request(body: bytes, offset: int) -> errors.PipelineError:
         error = json.loads(body)["error"]
         code, message, index = error["code"], error["message"], error.get("index")
     except (ValueError, KeyError, TypeError):
-        return errors.TransientError(f"scoring endpoint rejected the request: {body[:300]!r}")
+        return errors.BatchError(f"scoring endpoint rejected the request: {_shown(body)}")
     if code in IMAGE_ERRORS and isinstance(index, int):
-        return errors.PermanentError(IMAGE_ERRORS[code], f"image {offset + index} of the batch: {message}")
-    return errors.TransientError(f"scoring endpoint rejected the request ({code}): {message}")
+        return errors.PermanentError(IMAGE_ERRORS[code], f"image {offset + index} of the batch: {safe(str(message))}")
+    return errors.BatchError(f"scoring endpoint rejected the request ({safe(str(code))}): {safe(str(message))}")
+
+
+def _shown(body: bytes) -> str:
+    """The start of an answer for an error message: redacted, escaped, short."""
+    return safe(repr(body[:300]))
 
 
 def parse_classification(body: Any, expected: int) -> Classification:
@@ -175,7 +195,7 @@ def parse_classification(body: Any, expected: int) -> Classification:
             raise ValueError(f"expected model_version and {expected} predictions")
         return Classification(version, [_prediction(item) for item in items])
     except (KeyError, TypeError, ValueError) as exc:
-        raise errors.TransientError(f"malformed classification response: {exc!r}") from None
+        raise errors.BatchError(f"malformed classification response: {safe(repr(exc))[:300]}") from None
 
 
 def _prediction(item: dict[str, Any]) -> Prediction:

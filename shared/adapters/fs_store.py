@@ -3,96 +3,128 @@
 Writes go to a temporary file in the same folder and are renamed into place,
 so a crash never leaves half an object under its real name, and a path can
 never escape the data dir whatever a caller passes.
+
+Reads never follow a link below a zone folder, and the sniff, the copy and
+the hash each read one descriptor pinned to the listed file
+(``shared.adapters.fs_reads``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import stat
-import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from contextlib import AbstractContextManager
 from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
 
-from shared.ports import Copied, MissingObject, ObjectInfo, ObjectStore, UnreadableObject
+from shared import errors
+from shared.adapters.fs_reads import (
+    CHUNK,
+    HIDDEN,
+    SYMLINK,
+    UNREADABLE_FOLDER,
+    info_of,
+    is_partial,
+    not_an_input,
+    open_regular,
+    read_chunk,
+    same_while_read,
+)
+from shared.adapters.fs_writes import AtomicWriter, raise_unwritable
+from shared.ports import (
+    Copied,
+    NotAnInput,
+    ObjectInfo,
+    ObjectStore,
+    Skipped,
+)
 
-_CHUNK = 1024 * 1024
-# Names a writer may be using for a file still being written; never listed as objects.
-_PARTIAL_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", "~")
-
-
-def is_partial(name: str) -> bool:
-    """Files still being written (ours end in .tmp); a dotfile like ``..jpg`` is a real upload."""
-    return name.endswith(_PARTIAL_SUFFIXES)
+__all__ = ["FsObjectStore", "is_partial"]  # is_partial: the web app states the same rule to sellers
 
 
 class FsObjectStore(ObjectStore):
     def __init__(self, root: Path) -> None:
         self.root = Path(root).resolve()
 
-    def _path(self, path: str) -> Path:
-        """Lexical, not resolved: a symlinked folder (uploads/ on a mounted share) is fine, ``..`` is not."""
+    def _rel(self, path: str) -> PurePosixPath:
+        """Lexical, not resolved: a symlinked zone folder (uploads/ on a mounted share) is fine, ``..`` is not."""
         rel = PurePosixPath(path)
         if not rel.parts or rel.is_absolute() or ".." in rel.parts:
             raise ValueError(f"path escapes the data dir: {path!r}")
-        return self.root / rel
+        return rel
+
+    def _path(self, path: str) -> Path:
+        return self.root / self._rel(path)
+
+    def _open(self, path: str, expect: ObjectInfo | None = None) -> AbstractContextManager[tuple[BinaryIO, Any]]:
+        parts = self._rel(path).parts
+        if len(parts) < 2:
+            raise ValueError(f"expected zone/name, got {path!r}")
+        return open_regular(self.root, path, parts, expect)
 
     def get(self, path: str) -> bytes:
-        try:
-            return self._path(path).read_bytes()
-        except FileNotFoundError as exc:
-            raise MissingObject(path) from exc
+        with self._open(path) as (fh, _):
+            return fh.read()
 
-    def head(self, path: str, size: int) -> bytes:
-        try:
-            with self._path(path).open("rb") as fh:
-                return fh.read(size)
-        except FileNotFoundError as exc:
-            raise MissingObject(path) from exc
-        except OSError as exc:
-            raise UnreadableObject(f"{path}: {exc.strerror or exc}") from exc
+    def head(self, path: str, size: int, expect: ObjectInfo | None = None) -> bytes:
+        with self._open(path, expect) as (fh, _):
+            return read_chunk(fh, path, size)
 
     def put(self, path: str, data: bytes) -> None:
-        with self._atomic(path) as fh:
+        with AtomicWriter(self._path(path)) as fh:
             fh.write(data)
 
-    def copy(self, src: str, dst: str) -> Copied:
+    def copy(self, src: str, dst: str, expect: ObjectInfo | None = None) -> Copied:
+        target = self._path(dst)
+        if target.is_file():
+            return self.checksum(dst)  # made by a run that died before its record, or by a concurrent one
         digest, size = hashlib.sha256(), 0
-        try:
-            source = self._path(src).open("rb")
-        except FileNotFoundError as exc:
-            raise MissingObject(src) from exc
-        except OSError as exc:
-            raise UnreadableObject(f"{src}: {exc.strerror or exc}") from exc
-        with source, self._atomic(dst) as out:
-            while chunk := source.read(_CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
+        with self._open(src, expect) as (source, before):
+            try:
+                with AtomicWriter(target, exclusive=True) as out:
+                    while chunk := read_chunk(source, src, CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
+                        size += len(chunk)
+                    same_while_read(source, src, before, size)
+            except FileExistsError:
+                return self.checksum(dst)
+            except OSError as exc:
+                raise errors.InputFailure(errors.WRITE_FAILED, f"{dst}: {exc.strerror or exc}") from exc
         return Copied(size, digest.hexdigest())
 
-    def _atomic(self, path: str) -> _AtomicWriter:
-        return _AtomicWriter(self._path(path))
+    def checksum(self, path: str, expect: ObjectInfo | None = None) -> Copied:
+        digest, size = hashlib.sha256(), 0
+        with self._open(path, expect) as (fh, before):
+            while chunk := read_chunk(fh, path, CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+            same_while_read(fh, path, before, size)
+        return Copied(size, digest.hexdigest())
 
     def exists(self, path: str) -> bool:
         return self._path(path).is_file()
 
     def info(self, path: str) -> ObjectInfo:
-        full = self._path(path)
-        try:
-            st = full.stat()
-        except FileNotFoundError as exc:
-            raise MissingObject(path) from exc
-        return _info(path, st)
+        with self._open(path) as (_, st):
+            return info_of(path, st)
 
     def delete(self, path: str) -> None:
-        self._path(path).unlink(missing_ok=True)
+        try:
+            self._path(path).unlink(missing_ok=True)
+        except OSError as exc:
+            raise_unwritable(self._path(path).parent, exc)
 
     def move(self, src: str, dst: str) -> None:
         target = self._path(dst)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self._path(src), target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._path(src), target)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise_unwritable(target.parent, exc)
 
     def sweep_partials(self, prefixes: tuple[str, ...]) -> int:
         """Remove our own temp files left by a killed process; only safe while holding the run lock."""
@@ -103,56 +135,43 @@ class FsObjectStore(ObjectStore):
                 removed += 1
         return removed
 
-    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+    def list(self, prefix: str, skipped: Skipped | None = None) -> Iterator[ObjectInfo]:
         base = self._path(prefix)
         if not base.is_dir():
             return
-        for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+
+        def skip(full: Path | str, reason: str) -> None:
+            if skipped is not None:
+                skipped(Path(full).relative_to(self.root).as_posix(), reason)
+
+        for dirpath, dirnames, filenames in os.walk(base, onerror=lambda e: skip(e.filename, UNREADABLE_FOLDER)):
+            kept = []
+            for name in sorted(dirnames):
+                full = Path(dirpath) / name
+                if full.is_symlink():  # os.walk lists links to folders here and never enters them
+                    skip(full, SYMLINK)
+                elif name.startswith("."):
+                    skip(full, HIDDEN)  # .git, .Trash, .thumbnails: not uploads
+                else:
+                    kept.append(name)
+            dirnames[:] = kept
             for name in sorted(filenames):
                 full = Path(dirpath) / name
                 try:
                     st = full.lstat()
                 except FileNotFoundError:
                     continue  # deleted since the directory was read
-                # Regular files only: no symlink out of the data dir, no FIFO that blocks the reader forever.
-                if is_partial(name) or not stat.S_ISREG(st.st_mode):
-                    continue
-                yield _info(full.relative_to(self.root).as_posix(), st)
+                if reason := not_an_input(name, st):
+                    skip(full, reason)
+                else:
+                    yield info_of(full.relative_to(self.root).as_posix(), st)
+
+    def listed(self, path: str) -> ObjectInfo:
+        """One path as ``list`` would give it (``lstat``, nothing opened); ``NotAnInput`` if ``list`` would skip it."""
+        full = self._path(path)
+        st = full.lstat()  # FileNotFoundError: gone
+        if reason := not_an_input(full.name, st):
+            raise NotAnInput(path, reason)
+        return info_of(path, st)
 
 
-def _info(path: str, st: os.stat_result) -> ObjectInfo:
-    modified = datetime.fromtimestamp(st.st_mtime, UTC)
-    return ObjectInfo(path, st.st_size, modified, f"{st.st_size}-{st.st_mtime_ns}")
-
-
-class _AtomicWriter:
-    """Write to a temp file beside the target, fsync, then rename into place (atomic on one file system).
-
-    The fsyncs make "the record says done" imply "the bytes are on disk" even after a power cut: the
-    database commits after this returns, and without them a rename can reach the disk before the data.
-    """
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-
-    def __enter__(self):
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(dir=self.target.parent, prefix=".", suffix=".tmp")
-        self.fh = os.fdopen(fd, "wb")
-        return self.fh
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            self.fh.close()
-            os.unlink(self.tmp)
-            return
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-        self.fh.close()
-        os.replace(self.tmp, self.target)
-        folder = os.open(self.target.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)

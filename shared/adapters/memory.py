@@ -20,6 +20,8 @@ from shared.ports import (
     ObjectInfo,
     ObjectStore,
     RecordQuery,
+    Skipped,
+    VersionChanged,
 )
 from shared.records import Record
 
@@ -38,16 +40,28 @@ class MemoryObjectStore(ObjectStore):
             raise MissingObject(path)
         return self.objects[path][0]
 
-    def head(self, path: str, size: int) -> bytes:
-        return self.get(path)[:size]
+    def _read(self, path: str, expect: ObjectInfo | None) -> bytes:
+        data = self.get(path)
+        if expect is not None and self.info(path).version != (expect.pin or expect.version):
+            raise VersionChanged(path)
+        return data
+
+    def head(self, path: str, size: int, expect: ObjectInfo | None = None) -> bytes:
+        return self._read(path, expect)[:size]
 
     def put(self, path: str, data: bytes) -> None:
         self.writes += 1
         self.objects[path] = (bytes(data), datetime.now(UTC))
 
-    def copy(self, src: str, dst: str) -> Copied:
-        data = self.get(src)
+    def copy(self, src: str, dst: str, expect: ObjectInfo | None = None) -> Copied:
+        if dst in self.objects:
+            return self.checksum(dst)
+        data = self._read(src, expect)
         self.put(dst, data)
+        return Copied(len(data), hashlib.sha256(data).hexdigest())
+
+    def checksum(self, path: str, expect: ObjectInfo | None = None) -> Copied:
+        data = self._read(path, expect)
         return Copied(len(data), hashlib.sha256(data).hexdigest())
 
     def exists(self, path: str) -> bool:
@@ -63,7 +77,7 @@ class MemoryObjectStore(ObjectStore):
     def delete(self, path: str) -> None:
         self.objects.pop(path, None)
 
-    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+    def list(self, prefix: str, skipped: Skipped | None = None) -> Iterator[ObjectInfo]:
         for path in sorted(self.objects):
             if path.startswith(prefix):
                 yield self.info(path)

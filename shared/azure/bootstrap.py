@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from shared import logs
 from shared.adapters.azure_blob import AzureBlobStore
+from shared.adapters.azure_errors import reachable
 from shared.adapters.cosmos_metadata import CosmosMetadataStore, provision
 from shared.azure import connections
 from shared.classifiers import classifier_factory as factory_for
@@ -40,7 +42,8 @@ def ml_endpoint_key() -> str | None:
     return KeyVaultSecrets(connections.credential()).resolve(connections.setting("ML_ENDPOINT_KEY"))
 
 
-def classifier_factory(spec: str | None, fallback: str | None = "local") -> Callable[[], Classifier] | None:
+def classifier_factory(spec: str | None, fallback: str | None = "local",
+                       settings: Settings | None = None) -> Callable[[], Classifier] | None:
     """``spec`` as the CLI's ``--classifier``: 'local', 'none' or a scoring URL (default: ``ML_ENDPOINT_URL``).
 
     With no spec, no setting and no ``fallback`` (the Functions app, whose package carries no model),
@@ -53,7 +56,7 @@ def classifier_factory(spec: str | None, fallback: str | None = "local") -> Call
                 "ML_ENDPOINT_URL is not set: the Functions app classifies through the Azure ML endpoint "
                 "(set its scoring URI, 'local' for the in-process model, or 'none' to stop at gold)")
         return missing
-    return factory_for(spec, key=ml_endpoint_key)
+    return factory_for(spec, key=ml_endpoint_key, settings=(settings or Settings.from_env()).endpoint)
 
 
 def bootstrap(
@@ -67,23 +70,35 @@ def bootstrap(
 ) -> AzureApp:
     """Wire the adapters from the settings; ``create_missing`` creates containers (emulators and tests only)."""
     settings = settings or Settings.from_env()
-    store = AzureBlobStore(connections.once("blob", connections.blob_service_client))
-    database = connections.once("cosmos", connections.cosmos_client).get_database_client(settings.cosmos_database)
+    timeout = settings.connect_timeout
+    store = AzureBlobStore(connections.once("blob", lambda: connections.blob_service_client(timeout=timeout)))
+    cosmos = connections.once("cosmos", lambda: connections.cosmos_client(timeout=timeout))
+    database = cosmos.get_database_client(settings.cosmos_database)
     if create_missing:
         store.ensure_containers(IMAGE_CONTAINERS)
-        connections.once("cosmos", connections.cosmos_client).create_database_if_not_exists(settings.cosmos_database)
-        provision(database)
+        with reachable("Cosmos DB"):
+            cosmos.create_database_if_not_exists(settings.cosmos_database)
+            provision(database)
     meta = CosmosMetadataStore(database)
     if queue is None:
         from shared.adapters.servicebus_queue import ServiceBusJobQueue
 
         queue = connections.once("servicebus-queue", lambda: ServiceBusJobQueue(connections.servicebus_client()))
-    factory = classifier_factory_override or classifier_factory(classifier, classifier_fallback)
+    factory = classifier_factory_override or classifier_factory(classifier, classifier_fallback, settings)
     services = Services(store=store, meta=meta, queue=queue, settings=settings, classifier_factory=factory,
                         classify_enabled=factory is not None)
     return AzureApp(settings, services, store, meta)
 
 
 def services() -> Services:
-    """The Functions app's services: one per worker process, built on first use."""
-    return connections.once("services", lambda: bootstrap(classifier_fallback=None).services)
+    """The Functions app's services: one per worker process, built on first use.
+
+    The worker's log handlers get the escaping and redacting filter here, on the first invocation,
+    when the worker has installed them.
+    """
+    return connections.once("services", _functions_services)
+
+
+def _functions_services() -> Services:
+    logs.install()
+    return bootstrap(classifier_fallback=None).services

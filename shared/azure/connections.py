@@ -9,6 +9,12 @@ of app settings drives both the triggers and the SDK clients. Clients are
 created on first use and cached per process: never at import time, because
 the Functions worker imports every module while indexing, before it may
 have settings or a network.
+
+Timeouts are bounded (``IMGPIPE_CONNECT_TIMEOUT``, default 5 s, and a short
+retry backoff): an unreachable account is one line and exit 2 within seconds,
+not a traceback after minutes of the SDKs' default backoff (86 s for Blob
+Storage). Keys found in the settings are registered with ``shared.logs`` so
+no log line or record ever shows them.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlparse
 
+from shared import logs
 from shared.errors import PipelineUnavailable
 
 _lock = threading.RLock()  # re-entrant: one cached client may be built from another
@@ -57,20 +64,42 @@ def is_connection_string(value: str) -> bool:
     return ("=" in value and ";" in value) or value.lower().startswith("usedevelopmentstorage=")
 
 
-def blob_service_client(prefix: str = "IMAGES_STORAGE") -> Any:
+def _register_secrets(connection_string: str) -> None:
+    """The secret parts of a connection string: never to be shown in a log or a record."""
+    for part in connection_string.split(";"):
+        name, _, value = part.partition("=")
+        if name.strip().lower() in ("accountkey", "sharedaccesskey", "sharedaccesssignature"):
+            logs.register_secret(value.strip())
+
+
+def connect_timeout() -> float:
+    from shared.settings import Settings
+
+    return Settings.from_env().connect_timeout
+
+
+def blob_options(timeout: float) -> dict[str, Any]:
+    """Connect within ``timeout`` seconds, retry a refused connection twice after 1-5 s: seconds, not minutes."""
+    return {"connection_timeout": timeout, "retry_total": 3, "retry_connect": 2, "initial_backoff": 1,
+            "increment_base": 2}
+
+
+def blob_service_client(prefix: str = "IMAGES_STORAGE", timeout: float | None = None) -> Any:
     """``IMAGES_STORAGE`` as a connection string, or ``__serviceUri``/``__blobServiceUri``/``__accountName``."""
     from azure.storage.blob import BlobServiceClient
 
+    options = blob_options(connect_timeout() if timeout is None else timeout)
     raw = setting(prefix)
     if raw and is_connection_string(raw):
-        return BlobServiceClient.from_connection_string(raw)
+        _register_secrets(raw)
+        return BlobServiceClient.from_connection_string(raw, **options)
     url = _identity_value(prefix, "blobServiceUri", "serviceUri")
     account = _identity_value(prefix, "accountName")
     if not url and account:
         url = f"https://{account}.blob.core.windows.net"
     if not url:
         raise MissingSetting(f"set {prefix} (connection string) or {prefix}__blobServiceUri / {prefix}__serviceUri")
-    return BlobServiceClient(url, credential=_credential_for(prefix))
+    return BlobServiceClient(url, credential=_credential_for(prefix), **options)
 
 
 def queue_service_client(prefix: str = "IMAGES_STORAGE") -> Any:
@@ -100,6 +129,7 @@ def servicebus_client(prefix: str = "SERVICEBUS") -> Any:
 
     raw = setting(prefix)
     if raw and is_connection_string(raw):
+        _register_secrets(raw)
         return ServiceBusClient.from_connection_string(raw)
     namespace = _identity_value(prefix, "fullyQualifiedNamespace")
     if not namespace:
@@ -107,7 +137,7 @@ def servicebus_client(prefix: str = "SERVICEBUS") -> Any:
     return ServiceBusClient(namespace, credential=_credential_for(prefix))
 
 
-def cosmos_client() -> Any:
+def cosmos_client(timeout: float | None = None) -> Any:
     """``COSMOS_ENDPOINT`` (or ``COSMOS__accountEndpoint``) with ``COSMOS_KEY`` for emulators, else the identity.
 
     Loopback endpoints are emulators with self-signed certificates; azure-cosmos
@@ -120,9 +150,23 @@ def cosmos_client() -> Any:
     if not endpoint:
         raise MissingSetting("set COSMOS_ENDPOINT (or COSMOS__accountEndpoint)")
     key = setting("COSMOS_KEY")
+    logs.register_secret(key)
     if urlparse(endpoint).hostname in ("localhost", "127.0.0.1"):
         _quiet_unverified_loopback()
-    return CosmosClient(endpoint, credential=key or _credential_for("COSMOS"))
+    from azure.cosmos.exceptions import CosmosHttpResponseError
+
+    from shared.adapters.azure_errors import reachable
+
+    service = f"Cosmos DB ({urlparse(endpoint).netloc})"
+    try:
+        with reachable(service):  # the client reads the account when it is created
+            return CosmosClient(endpoint, credential=key or _credential_for("COSMOS"),
+                                connection_timeout=connect_timeout() if timeout is None else timeout)
+    except CosmosHttpResponseError as exc:
+        if exc.status_code in (401, 403):
+            raise PipelineUnavailable(f"{service} refused the credentials (HTTP {exc.status_code}): check "
+                                      "COSMOS_KEY or the identity's Cosmos DB data role") from None
+        raise
 
 
 def _quiet_unverified_loopback() -> None:

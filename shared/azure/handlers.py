@@ -6,6 +6,11 @@ core stage, and settles Service Bus messages by the one policy
 a blob event comes from the blob's path and etag as the store reports them
 (the same call ``imgpipe run --backend azure`` makes when it lists
 ``uploads/``), so both ways into the pipeline agree on the id.
+
+What goes back to the host is redacted and carries no chained SDK exception:
+the host logs whatever it is handed, and an SDK error's text may quote a SAS
+URL or an endpoint's echo of its key. The original is logged at debug level,
+through the same redacting filter.
 """
 
 from __future__ import annotations
@@ -18,11 +23,11 @@ from datetime import timedelta
 from shared import errors, stages
 from shared.azure.settle import Delivery, MessageActions, Retry, apply
 from shared.layout import Queue, Zone
-from shared.ports import MissingObject
+from shared.ports import MissingObject, VersionChanged
 from shared.reconcile import reconcile as sweep
 from shared.records import Record
 from shared.services import Services
-from shared.settlement import run_isolated, settle
+from shared.settlement import describe, run_isolated, settle
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +38,30 @@ def upload_path(blob_name: str) -> str:
     return name if name.startswith(Zone.UPLOADS + "/") else f"{Zone.UPLOADS}/{name}"
 
 
+_VERSION_TRIES = 3
+
+
 def ingest(svc: Services, blob_name: str) -> Record | None:
-    """Ingest one upload; None when the blob is already gone (deleted before the event was handled)."""
+    """Ingest one upload; None when the blob is already gone (deleted before the event was handled).
+
+    An upload that cannot be read (403, Archive tier) gets a ``failed`` record with its reason and the
+    event completes: retrying it would only fail again. Other errors go back to the host to retry.
+    """
     path = upload_path(blob_name)
     try:
-        return stages.ingest(svc, svc.store.info(path))
+        for _ in range(_VERSION_TRIES):
+            try:
+                return stages.ingest(svc, svc.store.info(path))
+            except VersionChanged:
+                continue  # overwritten since it was listed: take the version it is now
+        log.warning("upload %r kept changing; the event of its last version takes it", path)
+        return None
     except MissingObject:
         log.warning("upload %r disappeared before it was ingested", path)
         return None
+    except Exception as exc:
+        log.debug("ingest of %r failed", path, exc_info=exc)
+        raise errors.TransientError(f"ingest of {path!r} failed: {describe(exc)}") from None
 
 
 def reconcile(svc: Services, state: str | None) -> str:
@@ -97,5 +118,7 @@ def _handle(svc: Services, queue: Queue, deliveries: Sequence[Delivery], actions
             retry.append((delivery.message_id, error))
     if retry:
         # Raising leaves the unsettled messages to the host: abandoned, redelivered, dead-lettered at last.
+        for mid, err in retry:
+            log.debug("%s/%r failed", queue, mid, exc_info=err)
         raise Retry(f"{len(retry)} of {len(deliveries)} {queue} message(s) to retry: "
-                    + "; ".join(f"{mid!r}: {err}" for mid, err in retry)) from retry[0][1]
+                    + "; ".join(f"{mid!r}: {describe(err) if err else ''}" for mid, err in retry)) from None

@@ -15,9 +15,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError, ResourceExistsError
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ServiceRequestError, ServiceResponseError
 
+from shared.adapters.azure_errors import reachable
 from shared.layout import Zone
+from shared.ports import StoreUnavailable
 from shared.runtime import AlreadyRunning
 
 LOCK_BLOB = ".imgpipe/run.lock"  # in the silver container, which no lifecycle rule moves to the Archive tier
@@ -28,21 +30,8 @@ RENEW_EVERY = 15.0
 @contextlib.contextmanager
 def run_lease(service: Any, timeout: float = 0.0) -> Iterator[None]:
     """Hold the lease on ``silver/.imgpipe/run.lock``; wait up to ``timeout`` seconds for another run."""
-    blob = service.get_blob_client(Zone.SILVER, LOCK_BLOB)
-    with contextlib.suppress(ResourceExistsError):
-        blob.upload_blob(b"", overwrite=False)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            lease = blob.acquire_lease(lease_duration=LEASE_SECONDS)
-            break
-        except HttpResponseError as exc:
-            if exc.status_code != 409:
-                raise
-            if time.monotonic() >= deadline:
-                raise AlreadyRunning(f"another imgpipe run holds the lease on {Zone.SILVER}/{LOCK_BLOB} "
-                                     f"(it lapses {LEASE_SECONDS} s after its holder stops)") from None
-            time.sleep(1.0)
+    with reachable(f"Blob Storage ({service.primary_hostname})"):
+        lease = _acquire(service.get_blob_client(Zone.SILVER, LOCK_BLOB), timeout)
     stop = threading.Event()
     renewer = threading.Thread(target=_renew, args=(lease, stop), daemon=True, name="imgpipe-lease")
     renewer.start()
@@ -51,11 +40,33 @@ def run_lease(service: Any, timeout: float = 0.0) -> Iterator[None]:
     finally:
         stop.set()
         renewer.join()
-        with contextlib.suppress(HttpResponseError):
+        with contextlib.suppress(HttpResponseError, ServiceRequestError, ServiceResponseError):
             lease.release()
+
+
+def _acquire(blob: Any, timeout: float) -> Any:
+    try:
+        with contextlib.suppress(ResourceExistsError):
+            blob.upload_blob(b"", overwrite=False)
+    except HttpResponseError as exc:
+        if exc.status_code in (401, 403):
+            raise StoreUnavailable(f"Blob Storage refused to write the run lock {Zone.SILVER}/{LOCK_BLOB} "
+                                   f"(HTTP {exc.status_code}): check the credentials") from None
+        raise
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return blob.acquire_lease(lease_duration=LEASE_SECONDS)
+        except HttpResponseError as exc:
+            if exc.status_code != 409:
+                raise
+            if time.monotonic() >= deadline:
+                raise AlreadyRunning(f"another imgpipe run holds the lease on {Zone.SILVER}/{LOCK_BLOB} "
+                                     f"(it lapses {LEASE_SECONDS} s after its holder stops)") from None
+            time.sleep(1.0)
 
 
 def _renew(lease: Any, stop: threading.Event) -> None:
     while not stop.wait(RENEW_EVERY):
-        with contextlib.suppress(HttpResponseError):
+        with contextlib.suppress(HttpResponseError, ServiceRequestError, ServiceResponseError):
             lease.renew()

@@ -27,7 +27,7 @@ from shared.azure.bootstrap import bootstrap
 from shared.azure.lock import run_lease
 from shared.jobhost.queue import SqliteJobQueue
 from shared.layout import IMAGE_CONTAINERS, Zone
-from shared.ports import ObjectInfo
+from shared.ports import ObjectInfo, Skipped
 from shared.services import Services
 from shared.settings import Settings
 
@@ -51,12 +51,17 @@ class AzureRuntime:
         return run_lease(self.store.service, timeout)
 
     def prepare(self) -> None:
-        """Containers exist (created on emulators), and leases of a dead run's jobs are gone with its temp dir."""
+        """Both services answer, containers exist (created on emulators); a dead run's leases died with its temp dir.
+
+        Storage answered for the run lease; one point read (1 RU) asks Cosmos DB, so an unreachable
+        account stops the run here with one line, before any upload is touched.
+        """
         if self.create_missing:
             self.store.ensure_containers(IMAGE_CONTAINERS)
+        self.meta.get("0" * 32)
 
-    def uploads(self) -> Iterator[ObjectInfo]:
-        return self.store.list(Zone.UPLOADS)
+    def uploads(self, skipped: Skipped | None = None) -> Iterator[ObjectInfo]:
+        return self.store.list(Zone.UPLOADS, skipped)
 
     def opener(self) -> Callable[[], AzureRuntime]:
         return AzureOpener(self.settings, self.classifier_spec, self.workdir)

@@ -5,7 +5,9 @@ connection and client sockets. Each helper builds its own runtime from the
 runtime's picklable ``opener``. A helper that dies (killed, OOM) breaks the
 pool, which ends the others too (a ``multiprocessing.Pool`` would wait for it
 forever instead); no helper is alive then, so their leases are orphans and
-this process finishes their jobs.
+this process finishes their jobs. Helpers die with the run (``lifeline``), and
+errors come back as plain picklable ones, redacted: an SDK exception holding
+a response object would otherwise arrive as ``MaybeEncodingError``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
+from shared.errors import PipelineUnavailable
+from shared.jobhost import lifeline
 from shared.jobhost.worker import work
+from shared.settlement import describe
 
 if TYPE_CHECKING:
     from shared.runtime import Runtime
@@ -31,11 +36,16 @@ WORKERS_ENV = "IMGPIPE_WORKERS"
 
 
 def _helper(opener: Callable[[], Runtime]) -> tuple[int, Counter[str]]:
-    rt = opener()
     try:
-        return work(rt.services, rt.jobs), rt.usage()
-    finally:
-        rt.close()
+        rt = opener()
+        try:
+            return work(rt.services, rt.jobs, stop=lifeline.orphaned), rt.usage()
+        finally:
+            rt.close()
+    except PipelineUnavailable as exc:
+        raise PipelineUnavailable(describe(exc)) from None
+    except Exception as exc:
+        raise RuntimeError(f"worker process: {describe(exc)}") from None
 
 
 def drain(rt: Runtime, workers: int, on_batch: Callable[[], None] | None = None) -> tuple[int, Counter[str]]:
@@ -43,9 +53,16 @@ def drain(rt: Runtime, workers: int, on_batch: Callable[[], None] | None = None)
     os.environ[WORKERS_ENV] = str(workers)
     if workers <= 1:
         return work(rt.services, rt.jobs, on_batch=on_batch), Counter()
-    with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    with ProcessPoolExecutor(workers - 1, mp_context=context, initializer=lifeline.die_with_parent,
+                             initargs=(os.getpid(), stop)) as pool:
         helpers = [pool.submit(_helper, rt.opener()) for _ in range(workers - 1)]
-        handled = work(rt.services, rt.jobs, on_batch=on_batch, stop=lambda: any(_died(f) for f in helpers))
+        try:
+            handled = work(rt.services, rt.jobs, on_batch=on_batch, stop=lambda: any(_died(f) for f in helpers))
+        except BaseException:
+            stop.set()  # the run is failing: helpers take no further job, and the pool's exit waits less
+            raise
     usage: Counter[str] = Counter()
     if any(isinstance(f.exception(), BrokenProcessPool) for f in helpers):
         log.warning("a worker process died; finishing its jobs in this process")

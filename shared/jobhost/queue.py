@@ -85,6 +85,12 @@ class SqliteJobQueue(JobQueue):
         """Give the job back, to be delivered again after ``delay`` seconds (the backoff)."""
         self._set(job, PENDING, error, self.clock() + delay)
 
+    def give_back(self, job: Job) -> None:
+        """Return a job untouched, its attempt not spent: the pipeline failed, not the job."""
+        self.conn.execute(
+            "UPDATE jobs SET state = 'pending', attempts = MAX(attempts - 1, 0), lease_until = NULL, updated_at = ?"
+            " WHERE queue = ? AND message_id = ? AND state = 'running'", (self.clock(), job.queue, job.message_id))
+
     def dead_letter(self, job: Job, reason: str, error: str) -> None:
         self._set(job, DEAD, error, None, reason)
 

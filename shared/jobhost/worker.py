@@ -4,7 +4,11 @@ Bad input never reaches here as an exception (stages record ``rejected`` and
 return); a message that cannot be understood is dead-lettered at once;
 everything else that goes wrong, bugs included, is retried with backoff and
 finally dead-lettered with the record marked ``failed``. Nothing a single
-upload does can stop the worker.
+upload does can stop the worker. What stops it is the pipeline itself
+failing (``PipelineUnavailable``: a folder it cannot write, a service it
+cannot reach): the job goes back untouched, without spending an attempt,
+and the error ends the run with exit 2 instead of dead-lettering every job
+in turn.
 """
 
 from __future__ import annotations
@@ -70,10 +74,17 @@ def run_batch(svc: Services, queue: SqliteJobQueue, jobs: list[Job]) -> None:
             apply(svc, queue, job, settle(error, job.attempts, limit))
         else:
             live.append(job)
+    unavailable = None
     for job, error in run_isolated(lambda batch: handle(svc, batch), live):
+        if isinstance(error, errors.PipelineUnavailable):
+            queue.give_back(job)
+            unavailable = error
+            continue
         if error is not None:
             log.debug("stage failed on %s/%s", job.queue, job.message_id, exc_info=error)
         apply(svc, queue, job, settle(error, job.attempts, limit))
+    if unavailable is not None:
+        raise unavailable
 
 
 def work(svc: Services, queue: SqliteJobQueue, until_idle: bool = True,

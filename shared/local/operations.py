@@ -45,8 +45,8 @@ class LocalOperations:
         self.runtime.close()
 
 
-def operations(settings: Settings, classifier: str | None = "none") -> LocalOperations:
-    return LocalOperations(bootstrap(settings, classifier=classifier))
+def operations(settings: Settings, classifier: str | None = "none", read_only: bool = False) -> LocalOperations:
+    return LocalOperations(bootstrap(settings, classifier=classifier, read_only=read_only))
 
 
 def _body(body: dict) -> str:

@@ -93,7 +93,7 @@ def _score(svc: Services, records: list[Record], only_stale: bool = False,
         # one bad image must not sink the batch: find it one by one
         return sum(_score(svc, [r], only_stale, expected_version) for r in records)
     if len(result.predictions) != len(records):
-        raise errors.TransientError(f"classifier returned {len(result.predictions)} predictions for {len(records)}")
+        raise errors.BatchError(f"classifier returned {len(result.predictions)} predictions for {len(records)}")
     if expected_version and result.model_version != expected_version:
         raise ValueError(f"the endpoint answered with model {result.model_version}, not {expected_version}")
     written = 0

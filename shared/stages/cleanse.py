@@ -31,11 +31,13 @@ def cleanse(svc: Services, body: bytes | str | dict) -> Record:
     """
     upload_id = messages.upload_id_from(body)
     record = svc.meta.get(upload_id)
-    if record is None or not record.sha256:
+    if record is None:
         raise errors.TransientError(f"record {upload_id} not written yet")
     if record.status in CLEANSED and not is_stale(svc, record):
         _send_classify(svc, record)  # the message may have been lost in a crash after the record write
         return record
+    if record.status == Status.LOST or not (record.sha256 and record.raw_path):
+        return record  # nothing in bronze to cleanse: lost, or never copied (recovery copies it first)
     link_reupload(svc, record)
     too_large = oversized(record, svc.settings.limits)
     if too_large:

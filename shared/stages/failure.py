@@ -18,7 +18,7 @@ def mark_failed(svc: Services, upload_id: str, queue: str, error: str, reason: s
     """Mark the record failed unless the stage behind ``queue`` already finished it."""
     record = svc.meta.get(upload_id)
     unfinished_classify = queue == Queue.CLASSIFY and record is not None and record.status == Status.GOLD
-    if record is None or (record.status in CLEANSED and not unfinished_classify):
+    if record is None or record.status == Status.LOST or (record.status in CLEANSED and not unfinished_classify):
         return
     gold.mark_failed(record, queue, error, iso(svc.clock()), reason)
     svc.meta.put(record)

@@ -120,7 +120,7 @@ def test_an_injected_crash_before_any_write_converges(seeded, tmp_path):
 def test_killed_runs_with_two_workers_converge(seeded, tmp_path):
     seed, expected, _ = seeded
     data_dir = fresh(seed, tmp_path / "killed")
-    command = [sys.executable, "-m", "imgpipe", "--data-dir", str(data_dir), "run", "--workers", "2",
+    command = [sys.executable, "-m", "imgpipe", "--data-dir", str(data_dir), "run", "--settle", "0", "--workers", "2",
                "--classifier", "none", "--quiet"]
     for delay in (0.4, 0.9, 1.3, 1.8):
         proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

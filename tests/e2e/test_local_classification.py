@@ -17,7 +17,7 @@ from ml.local_server import running
 def invoke(*args: str, code: int = 0) -> str:
     result = CliRunner().invoke(cli, list(args))
     assert result.exit_code == code, result.output
-    return result.output
+    return result.stdout  # logs go to stderr
 
 
 def by_name(data_dir: Path) -> dict[str, dict]:
@@ -29,7 +29,7 @@ def by_name(data_dir: Path) -> dict[str, dict]:
 def in_process(tmp_path_factory) -> Path:
     data_dir = tmp_path_factory.mktemp("classified")
     seed(data_dir / "uploads")
-    invoke("--data-dir", str(data_dir), "run", "--workers", "1", "--quiet")
+    invoke("--data-dir", str(data_dir), "run", "--settle", "0", "--workers", "1", "--quiet")
     return data_dir
 
 
@@ -67,7 +67,8 @@ def test_review_accept_and_correct(in_process):
 def test_the_endpoint_gives_the_same_answers_as_in_process(in_process, tmp_path):
     seed(tmp_path / "uploads")
     with running() as base:
-        invoke("--data-dir", str(tmp_path), "run", "--workers", "1", "--quiet", "--classifier", f"{base}/score")
+        invoke("--data-dir", str(tmp_path), "run", "--settle", "0", "--workers", "1", "--quiet",
+               "--classifier", f"{base}/score")
     remote, local = by_name(tmp_path), by_name(in_process)
     for name in ("coffee.png", "motorcycle_left.png", "sideways phone photo.jpg"):
         assert remote[name]["label"] == local[name]["label"]

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from imgpipe import pipeline_commands
 from imgpipe.cli import cli
+from shared import errors
 from shared.adapters.fs_store import FsObjectStore
 from shared.jobhost.worker import work
 from shared.local import watch as watch_module
@@ -31,7 +32,7 @@ from tests import corpus
 def invoke(*args: str, code: int = 0) -> str:
     result = CliRunner().invoke(cli, list(args))
     assert result.exit_code == code, result.output
-    return result.output
+    return result.stdout
 
 
 def put_photo(data_dir: Path, rel: str = "u1/p.jpg", seed: int = 1) -> None:
@@ -77,7 +78,7 @@ def test_exhausted_retries_dead_letter_then_replay_recovers(tmp_path):
 
 def test_archive_moves_old_bronze_and_the_record_follows(tmp_path):
     put_photo(tmp_path)
-    invoke("--data-dir", str(tmp_path), "run", "--classifier", "none", "--quiet", "--workers", "1")
+    invoke("--data-dir", str(tmp_path), "run", "--settle", "0", "--classifier", "none", "--quiet", "--workers", "1")
     assert "archived 0" in invoke("--data-dir", str(tmp_path), "archive", "--older-than", "30d")
     rt = bootstrap(Settings(data_dir=tmp_path), classifier="none")
     try:
@@ -95,14 +96,16 @@ def test_settler_waits_until_a_file_stops_changing():
     now = [0.0]
     settler = Settler(settle=1.0, clock=lambda: now[0])
     info = ObjectInfo("uploads/a.jpg", 10, None, "v1")  # type: ignore[arg-type]
-    assert settler.stable([info]) == []
+    settler.note([info])
+    assert settler.ready() == [] and settler.next_due() == 1.0
     now[0] = 0.5
     grown = ObjectInfo("uploads/a.jpg", 20, None, "v2")  # type: ignore[arg-type]
-    assert settler.stable([grown]) == []
+    settler.note([grown])
     now[0] = 1.2
-    assert settler.stable([grown]) == []
+    settler.note([grown])  # seen again unchanged: the clock is not reset
+    assert settler.ready() == []
     now[0] = 1.6
-    assert settler.stable([grown]) == [grown]
+    assert settler.ready() == [grown] and settler.waiting == {}
 
 
 def test_watch_processes_files_as_they_arrive(tmp_path):
@@ -131,7 +134,8 @@ def test_second_run_steps_aside_while_the_first_holds_the_lock(tmp_path):
     put_photo(tmp_path)
     (tmp_path / "gold").mkdir(parents=True)
     with run_lock(tmp_path):
-        result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "run", "--wait", "0.3", "--quiet"])
+        result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "run", "--settle", "0", "--wait", "0.3",
+                                          "--quiet"])
     assert result.exit_code == 0 and "stepping aside" in result.output
     assert json.loads(invoke("--data-dir", str(tmp_path), "records", "--json")) == []
 
@@ -139,7 +143,7 @@ def test_second_run_steps_aside_while_the_first_holds_the_lock(tmp_path):
 def test_unwritable_data_dir_exits_non_zero_with_one_line(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    result = CliRunner().invoke(cli, ["--data-dir", str(blocker / "data"), "run", "--quiet"])
+    result = CliRunner().invoke(cli, ["--data-dir", str(blocker / "data"), "run", "--settle", "0", "--quiet"])
     assert result.exit_code == 2 and result.output.count("\n") == 1 and "not writable" in result.output
 
 
@@ -156,7 +160,7 @@ def test_a_file_name_that_is_not_utf8_is_processed_not_fatal(tmp_path):
     put_photo(tmp_path, "u1/ok.jpg")
     latin1 = tmp_path / "uploads" / "u1" / os.fsdecode("caf\xe9.jpg".encode("latin-1"))
     latin1.write_bytes(corpus.jpeg(corpus.photo(320, 240, seed=3)))
-    invoke("--data-dir", str(tmp_path), "run", "--classifier", "none", "--quiet", "--workers", "1")
+    invoke("--data-dir", str(tmp_path), "run", "--settle", "0", "--classifier", "none", "--quiet", "--workers", "1")
     records = json.loads(invoke("--data-dir", str(tmp_path), "records", "--json"))
     assert sorted((r["raw_name"], r["status"]) for r in records) == [("caf.jpg", Status.GOLD), ("ok.jpg", Status.GOLD)]
 
@@ -175,13 +179,13 @@ def test_run_works_out_of_the_box_on_a_machine_with_more_cpus_than_the_workers_c
     monkeypatch.setattr(os, "cpu_count", lambda: 96)
     monkeypatch.setattr(pipeline_commands, "run_once",
                         lambda rt, options, **kw: seen.append(options.workers) or RunReport())
-    invoke("--data-dir", str(tmp_path), "run", "--json")
+    invoke("--data-dir", str(tmp_path), "run", "--settle", "0", "--json")
     assert seen == [64]
 
 
 def test_archive_repairs_a_crash_between_the_move_and_the_record(tmp_path):
     put_photo(tmp_path)
-    invoke("--data-dir", str(tmp_path), "run", "--classifier", "none", "--quiet", "--workers", "1")
+    invoke("--data-dir", str(tmp_path), "run", "--settle", "0", "--classifier", "none", "--quiet", "--workers", "1")
     rt = bootstrap(Settings(data_dir=tmp_path), classifier="none")
     try:
         (record,) = rt.services.meta.find()
@@ -194,38 +198,43 @@ def test_archive_repairs_a_crash_between_the_move_and_the_record(tmp_path):
         rt.close()
 
 
-def test_an_unreadable_upload_is_reported_and_does_not_stop_the_others(tmp_path, monkeypatch):
+def test_an_unreadable_upload_is_recorded_failed_and_does_not_stop_the_others(tmp_path, monkeypatch):
     put_photo(tmp_path, "u1/fine.jpg", seed=1)
     put_photo(tmp_path, "u1/locked.jpg", seed=2)
     original = FsObjectStore.head
 
-    def head(self, path, size):  # what open() raises for a file this user may not read (root reads anything)
+    def head(self, path, size, expect=None):  # what open() raises for a file this user may not read (root reads any)
         if path.endswith("locked.jpg"):
-            raise UnreadableObject(f"{path}: Permission denied")
-        return original(self, path, size)
+            raise UnreadableObject(errors.UNREADABLE, f"{path}: Permission denied")
+        return original(self, path, size, expect)
 
     monkeypatch.setattr(FsObjectStore, "head", head)
-    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "run", "--classifier", "none", "--workers", "1",
-                                      "--quiet"])
-    assert result.exit_code == 2 and "1 upload(s) could not be read" in result.output
-    assert "locked.jpg: Permission denied" in result.output
-    records = json.loads(invoke("--data-dir", str(tmp_path), "records", "--json"))
-    assert [r["raw_name"] for r in records] == ["fine.jpg"] and records[0]["status"] == "gold"
+    report = json.loads(invoke("--data-dir", str(tmp_path), "run", "--settle", "0", "--classifier", "none",
+                               "--workers", "1", "--json"))
+    assert report["failed"] == {"unreadable": 1} and report["ingested"] == 2  # a record each: exit 0
+    records = {r["raw_name"]: r for r in json.loads(invoke("--data-dir", str(tmp_path), "records", "--json"))}
+    assert records["fine.jpg"]["status"] == "gold"
+    assert (records["locked.jpg"]["status"], records["locked.jpg"]["reason"]) == ("failed", "unreadable")
+    assert "Permission denied" in records["locked.jpg"]["reason_detail"]
+    status = json.loads(invoke("--data-dir", str(tmp_path), "status", "--json"))
+    assert status["reasons"]["failed"] == {"unreadable": 1}
     monkeypatch.setattr(FsObjectStore, "head", original)
-    invoke("--data-dir", str(tmp_path), "run", "--classifier", "none", "--workers", "1", "--quiet")
-    assert len(json.loads(invoke("--data-dir", str(tmp_path), "records", "--json"))) == 2  # readable again: taken
+    report = json.loads(invoke("--data-dir", str(tmp_path), "run", "--settle", "0", "--classifier", "none",
+                               "--workers", "1", "--json"))
+    assert report["recovered"] == 1 and report["ingested"] == 0  # readable again: taken, not new
+    records = json.loads(invoke("--data-dir", str(tmp_path), "records", "--json"))
+    statuses = {r["raw_name"]: r["status"] for r in records}
+    assert statuses == {"fine.jpg": "gold", "locked.jpg": "gold"}
 
 
-def test_run_with_settle_leaves_files_still_being_written_for_the_next_run(tmp_path):
-    import os
-
-    put_photo(tmp_path, "u1/old.jpg", seed=1)
+def test_run_leaves_files_still_being_written_for_the_next_run_by_default(tmp_path):
+    """Issue 10 item 9: the default settle is 10 s; a file written a moment ago waits for the next run."""
     put_photo(tmp_path, "u1/fresh.jpg", seed=2)
-    old = tmp_path / "uploads" / "u1" / "old.jpg"
-    os.utime(old, (time.time() - 60, time.time() - 60))
-    out = json.loads(invoke("--data-dir", str(tmp_path), "run", "--settle", "30", "--classifier", "none", "--json"))
-    assert out["ingested"] == 1
-    assert [r["raw_name"] for r in json.loads(invoke("--data-dir", str(tmp_path), "records", "--json"))] == ["old.jpg"]
+    report = json.loads(invoke("--data-dir", str(tmp_path), "run", "--classifier", "none", "--json"))
+    assert report["ingested"] == 0 and report["skipped"] == {"settling": 1}
+    assert json.loads(invoke("--data-dir", str(tmp_path), "records", "--json")) == []
+    report = json.loads(invoke("--data-dir", str(tmp_path), "run", "--settle", "0", "--classifier", "none", "--json"))
+    assert report["ingested"] == 1
 
 
 def test_uploads_may_be_a_symlink_to_another_folder_but_paths_cannot_escape(tmp_path):
@@ -235,7 +244,7 @@ def test_uploads_may_be_a_symlink_to_another_folder_but_paths_cannot_escape(tmp_
     data = tmp_path / "data"
     data.mkdir()
     (data / "uploads").symlink_to(share, target_is_directory=True)
-    invoke("--data-dir", str(data), "run", "--classifier", "none", "--workers", "1", "--quiet")
+    invoke("--data-dir", str(data), "run", "--settle", "0", "--classifier", "none", "--workers", "1", "--quiet")
     (record,) = json.loads(invoke("--data-dir", str(data), "records", "--json"))
     assert record["status"] == "gold" and record["upload_path"] == "uploads/u1/p.jpg"
     store = FsObjectStore(data)

@@ -15,7 +15,7 @@ from tests import corpus
 def invoke(*args: str) -> str:
     result = CliRunner().invoke(cli, list(args))
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout  # logs go to stderr
 
 
 def test_reconcile_ingests_an_upload_nothing_processed_and_run_finishes_it(tmp_path: Path) -> None:
@@ -29,7 +29,7 @@ def test_reconcile_ingests_an_upload_nothing_processed_and_run_finishes_it(tmp_p
     assert len(report["ingested"]) == 1 and report["next_token"] is None
     (record,) = json.loads(invoke(*base, "records", "--json"))
     assert record["status"] == Status.BRONZE and record["upload_id"] == report["ingested"][0]
-    invoke(*base, "run", "--classifier", "none", "--quiet", "--workers", "1")
+    invoke(*base, "run", "--settle", "0", "--classifier", "none", "--quiet", "--workers", "1")
     (record,) = json.loads(invoke(*base, "records", "--json"))
     assert record["status"] == Status.GOLD
     assert "0 ingested, 0 re-driven, 0 marked failed" in invoke(*base, "reconcile", "--grace", "0")

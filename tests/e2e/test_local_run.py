@@ -20,7 +20,7 @@ from tests.invariants import check_run, referenced
 def invoke(*args: str) -> str:
     result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout  # logs go to stderr
 
 
 def records_of(data_dir: Path) -> list[Record]:
@@ -38,7 +38,7 @@ def snapshot(data_dir: Path) -> tuple[list[dict], dict[str, int]]:
 def finished_run(tmp_path_factory, full_corpus):
     data_dir = tmp_path_factory.mktemp("data")
     corpus_mod.write(data_dir / "uploads", full_corpus)
-    invoke("--data-dir", str(data_dir), "run", "--workers", "2", "--classifier", "none", "--quiet")
+    invoke("--data-dir", str(data_dir), "run", "--settle", "0", "--workers", "2", "--classifier", "none", "--quiet")
     return data_dir
 
 
@@ -55,7 +55,7 @@ def test_nothing_in_bronze_or_silver_is_unreferenced(finished_run):
 
 def test_second_run_changes_nothing(finished_run):
     before = snapshot(finished_run)
-    out = invoke("--data-dir", str(finished_run), "run", "--classifier", "none", "--json")
+    out = invoke("--data-dir", str(finished_run), "run", "--settle", "0", "--classifier", "none", "--json")
     assert json.loads(out)["ingested"] == 0
     assert snapshot(finished_run) == before
 

@@ -26,7 +26,7 @@ from tests.invariants import check_run, referenced
 def invoke(*args: str) -> str:
     result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout  # logs go to stderr
 
 
 def records() -> list[Record]:
@@ -50,7 +50,7 @@ def finished_run(azure_services: AzureServices, full_corpus: dict) -> Iterator[d
         s.ensure_containers(CONTAINERS)
         for rel, (data, _) in full_corpus.items():
             s.put(f"uploads/{rel}", data)
-        out = invoke("run", "--backend", "azure", "--workers", "2", "--classifier", "none", "--json")
+        out = invoke("run", "--settle", "0", "--backend", "azure", "--workers", "2", "--classifier", "none", "--json")
         yield {"env": env, "report": json.loads(out)}
 
 
@@ -65,7 +65,8 @@ def test_nothing_in_bronze_or_silver_is_unreferenced(finished_run: dict) -> None
 
 def test_second_run_changes_nothing(finished_run: dict) -> None:
     before = ([r.to_dict() for r in records()], blobs())
-    report = json.loads(invoke("run", "--backend", "azure", "--workers", "1", "--classifier", "none", "--json"))
+    report = json.loads(invoke("run", "--settle", "0", "--backend", "azure", "--workers", "1", "--classifier", "none",
+                               "--json"))
     assert report["ingested"] == 0 and report["handled"] == 0
     assert ([r.to_dict() for r in records()], blobs()) == before
 

@@ -133,6 +133,26 @@ def test_429_then_200_honours_retry_after(scripted):
     assert server.seen[0]["headers"]["authorization"] == "Bearer k3y"
 
 
+def test_a_long_retry_after_is_capped_by_the_setting_and_said(scripted, caplog):
+    """Issue 14 item 10: Retry-After: 3600 was cut to 20 s without a word; the cap is ML_ENDPOINT_MAX_RETRY_AFTER."""
+    server = scripted((429, {"Retry-After": "3600"}, b"later"), (200, {}, answer(1)))
+    classifier, sleeps = client(server.url, max_delay=7.0)
+    with caplog.at_level("WARNING"):
+        classifier.classify([b"img"])
+    assert sleeps == [7.0] and "retry after 3600 s; waiting 7 s (ML_ENDPOINT_MAX_RETRY_AFTER)" in caplog.text
+
+
+def test_the_endpoint_settings_reach_the_client(monkeypatch):
+    from shared.classifiers import EndpointFactory
+    from shared.settings import EndpointSettings
+
+    monkeypatch.setenv("ML_ENDPOINT_TIMEOUT", "12.5")
+    monkeypatch.setenv("ML_ENDPOINT_MAX_RETRY_AFTER", "3")
+    built = EndpointFactory("http://127.0.0.1:9/score", settings=EndpointSettings.from_env())()
+    assert (built.timeout, built.max_delay, built.max_attempts) == (12.5, 3.0, 4)
+    assert EndpointFactory("http://127.0.0.1:9/score").worst_case(8) == 4 * 30 + 3 * 20  # one request per batch
+
+
 def test_503_is_retried_with_growing_backoff_then_transient(scripted):
     server = scripted(*[(503, {}, b"busy")] * 4)
     classifier, sleeps = client(server.url, max_attempts=4, base_delay=1.0)

@@ -37,13 +37,13 @@ class Backend:
     def invoke(self, *args: str, code: int = 0) -> str:
         result = CliRunner().invoke(cli, [*self.global_args, *args, "--backend", self.name], catch_exceptions=False)
         assert result.exit_code == code, result.output
-        return result.output
+        return result.stdout  # logs go to stderr
 
     def records(self, *args: str) -> list[dict]:
         return json.loads(self.invoke("records", "--json", *args))
 
     def run(self, classifier: str = "none") -> dict:
-        return json.loads(self.invoke("run", "--workers", "1", "--classifier", classifier, "--json"))
+        return json.loads(self.invoke("run", "--settle", "0", "--workers", "1", "--classifier", classifier, "--json"))
 
 
 def _local(tmp_path: Path) -> Backend:

@@ -79,8 +79,8 @@ def test_imgpipe_dlq_list_shows_the_poison_queue(azure_queue_env: dict[str, str]
     poison_queue().send_message(host_message("seller2/c.jpg"))
     result = CliRunner().invoke(cli, ["dlq", "list", "--backend", "azure", "--json"])
     assert result.exit_code == 0, result.output
-    assert [(d["queue"], d["message_id"]) for d in json.loads(result.output)] == [
+    assert [(d["queue"], d["message_id"]) for d in json.loads(result.stdout)] == [
         (POISON_QUEUE, "uploads/seller2/c.jpg")]
     status = CliRunner().invoke(cli, ["status", "--backend", "azure", "--json"])
     assert status.exit_code == 0, (status.output, status.exception)
-    assert json.loads(status.output)["dead_letters"] == {POISON_QUEUE: 1}
+    assert json.loads(status.stdout)["dead_letters"] == {POISON_QUEUE: 1}

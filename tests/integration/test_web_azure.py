@@ -143,7 +143,7 @@ def call(handler, method: str, path: str, headers: dict | None = None, body: byt
 def imgpipe(*args: str) -> str:
     result = CliRunner().invoke(cli, [*args, "--backend", "azure"] if args[0] != "run" else [*args])
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout  # logs go to stderr
 
 
 def test_the_functions_app_serves_the_web_app_behind_easy_auth(azure_web, oauth):
@@ -153,7 +153,7 @@ def test_the_functions_app_serves_the_web_app_behind_easy_auth(azure_web, oauth)
         service.create_container("uploads")
     for photo in ("chelsea.png", "coffee.png", "rocket.jpg"):
         service.get_blob_client("uploads", f"demo/{photo}").upload_blob((PHOTOS / photo).read_bytes())
-    imgpipe("run", "--backend", "azure", "--workers", "1", "--quiet")
+    imgpipe("run", "--settle", "0", "--backend", "azure", "--workers", "1", "--quiet")
     waiting = [r for r in json.loads(imgpipe("records", "--json")) if r["status"] == "needs_review"]
     assert waiting
 
@@ -195,7 +195,7 @@ def test_the_functions_app_serves_the_web_app_behind_easy_auth(azure_web, oauth)
     assert grant.status_code == 201 and body["path"] == f"uploads/{SELLER_OID}/<b>boot<∕b>.jpg"
     assert body["limits"]["max_bytes"] == 50 * 1024 * 1024 and "image/jpeg" in body["limits"]["content_types"]
     assert put(body["url"], jpeg(), oauth.cert) == 201
-    imgpipe("run", "--backend", "azure", "--workers", "1", "--quiet")
+    imgpipe("run", "--settle", "0", "--backend", "azure", "--workers", "1", "--quiet")
     mine = [r for r in json.loads(imgpipe("records", "--json")) if r["user_id"] == SELLER_OID]
     assert [(r["raw_name"], r["status"] in ("classified", "needs_review")) for r in mine] == [
         ("<b>boot<∕b>.jpg", True)]

@@ -62,8 +62,8 @@ def test_same_ids_paths_and_outcomes_as_imgpipe_run(finished, tmp_path):
     """One core: the local runtime on a copy of the same uploads gives the same records (ids, paths, reasons)."""
     data_dir, _ = finished
     copy_uploads(data_dir, tmp_path)
-    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "run", "--workers", "1", "--classifier", "none",
-                                      "--quiet"], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "run", "--settle", "0", "--workers", "1",
+                                      "--classifier", "none", "--quiet"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     with operations(Settings(data_dir=tmp_path)) as ops:
         local = list(ops.services.meta.find())

@@ -117,7 +117,7 @@ def test_the_functions_classifier_is_the_endpoint_with_its_key_from_key_vault(mo
 
     built: list[tuple[str, str | None]] = []
     fake = types.ModuleType("shared.adapters.endpoint_classifier")
-    fake.EndpointClassifier = lambda url, key=None: built.append((url, key)) or "endpoint"  # type: ignore[attr-defined]
+    fake.EndpointClassifier = lambda url, key=None, **_: built.append((url, key)) or "endpoint"  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "shared.adapters.endpoint_classifier", fake)
     monkeypatch.setenv("ML_ENDPOINT_URL", "https://ep.westeurope.inference.ml.azure.com/score")
     monkeypatch.setenv("ML_ENDPOINT_KEY", "@Microsoft.KeyVault(VaultName=kv1;SecretName=ml-key)")

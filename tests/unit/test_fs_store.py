@@ -21,8 +21,8 @@ def test_a_file_deleted_while_listing_is_skipped(tmp_path, monkeypatch):
     (tmp_path / "uploads" / "b.jpg").write_bytes(b"x")
     real_walk = os.walk
 
-    def walk_with_a_ghost(top):
-        for dirpath, dirnames, filenames in real_walk(top):
+    def walk_with_a_ghost(top, **kwargs):
+        for dirpath, dirnames, filenames in real_walk(top, **kwargs):
             yield dirpath, dirnames, ["a-gone.jpg", *filenames]
 
     monkeypatch.setattr(fs_store.os, "walk", walk_with_a_ghost)

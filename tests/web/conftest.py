@@ -42,7 +42,7 @@ README_SHOTS = {"review", "records", "report"}  # the pages the README shows
 def imgpipe(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> str:
     result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), *args], env=env or {})
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout  # logs go to stderr
 
 
 def records(data_dir: Path, *args: str) -> dict[str, dict]:
@@ -60,7 +60,7 @@ def pipeline_data(root: Path) -> Path:
     seed(root / "uploads")
     (root / "uploads" / "mallory").mkdir(parents=True)
     (root / "uploads" / "mallory" / XSS_NAME).write_bytes(jpeg((200, 30, 30)))
-    imgpipe(root, "run", "--workers", "1", "--quiet", env=THRESHOLD)
+    imgpipe(root, "run", "--settle", "0", "--workers", "1", "--quiet", env=THRESHOLD)
     return root
 
 

@@ -200,7 +200,7 @@ def test_gallery_pages_with_a_keyset_cursor(tmp_path):
     for i in range(30):
         (tmp_path / "uploads" / f"u{i % 3}").mkdir(parents=True, exist_ok=True)
         (tmp_path / "uploads" / f"u{i % 3}" / f"p{i:02}.jpg").write_bytes(jpeg((i * 8, 100, 50), (64, 48)))
-    imgpipe(tmp_path, "run", "--workers", "1", "--quiet", "--classifier", "none")
+    imgpipe(tmp_path, "run", "--settle", "0", "--workers", "1", "--quiet", "--classifier", "none")
     expected = sorted(records(tmp_path).values(), key=lambda r: (r["upload_ts"], r["upload_id"]))
     with client(tmp_path) as http:
         seen, after = [], None

@@ -111,7 +111,7 @@ def test_upload_through_the_page_then_run(server, data_dir, page):
     saved = page.locator("#upload-saved .name").inner_text()
     assert saved.startswith("<script>alert(1)<") and saved.endswith("script>.jpg")
     screenshot(page, "upload")
-    imgpipe(data_dir, "run", "--workers", "1", "--quiet", env=THRESHOLD)
+    imgpipe(data_dir, "run", "--settle", "0", "--workers", "1", "--quiet", env=THRESHOLD)
     mine = [r for r in records(data_dir, "--user", REVIEWER).values()]
     assert len(mine) == 1 and mine[0]["raw_name"] == saved
     assert mine[0]["status"] in ("classified", "needs_review") and mine[0]["cleansed_path"]

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from imgpipe.backends import local_only
 from imgpipe.cli import Context, backend_option, cli, fail, parse_age
-from imgpipe.output import ProgressPrinter, emit_json, status_table
-from shared.runner import RUN_SETTLE, RunOptions, RunReport, run_once
+from imgpipe.output import ProgressPrinter
+from imgpipe.run_options import MAX_WORKERS, classifier_option, show_report, workers_option
+from shared.runner import RUN_SETTLE, RunOptions, run_once
 from shared.runtime import AlreadyRunning
 
-MAX_WORKERS = 64
 WATCH_SETTLE = 2.0
-CLASSIFIER_HELP = "'local' (in-process model, default), an Azure ML scoring URL, or 'none' to stop at gold."
-workers_option = click.option(
-    "--workers", type=click.IntRange(1, MAX_WORKERS), default=lambda: min(os.cpu_count() or 1, MAX_WORKERS),
-    show_default="CPU count", help="Worker processes for cleansing and classifying.")
-classifier_option = click.option("--classifier", default="local", show_default=True, help=CLASSIFIER_HELP)
 
 
 @cli.command()
@@ -60,24 +53,6 @@ def run(obj: Context, workers: int, classifier: str, settle: float, verify: bool
         click.echo(f"imgpipe: {exc}; stepping aside", err=True)
         return
     show_report(obj, backend, report, as_json)
-
-
-def show_report(obj: Context, backend: str, report: RunReport, as_json: bool) -> None:
-    if as_json:
-        emit_json(report.to_dict())
-        return
-    click.echo(f"ingested {report.ingested} new upload(s), resumed {report.resumed}, handled {report.handled} "
-               f"job(s) in {report.seconds:.1f}s")
-    for what, counts in (("not taken in (records say failed; tried again next run)", report.failed),
-                         ("skipped (-v lists them)", report.skipped)):
-        if counts:
-            click.echo(f"{what}: " + ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items())))
-    if report.verified:
-        click.echo(f"content checked: {report.verified}, new bytes taken in: {report.changed}")
-    if report.recovered or report.lost:
-        click.echo(f"bronze copied again: {report.recovered}, lost: {report.lost}")
-    with obj.operations(backend, read_only=True) as ops:
-        click.echo(status_table(report.counts, ops.dead_letters.counts()))
 
 
 @cli.command()

@@ -6,7 +6,7 @@ import click
 
 from imgpipe.cli import Context, backend_option, cli, fail
 from imgpipe.output import ProgressPrinter
-from imgpipe.pipeline_commands import classifier_option, show_report, workers_option
+from imgpipe.run_options import classifier_option, show_report, workers_option
 from shared.ports import RecordQuery
 from shared.records import STATUSES, WITH_SILVER, Status
 from shared.runner import RunOptions, reworkable, run_once

@@ -24,17 +24,24 @@ def on_databricks() -> bool:
     return "DATABRICKS_RUNTIME_VERSION" in os.environ
 
 
-def spark_session(master: str = DEFAULT_MASTER) -> Any:
-    """The active Databricks session, or a new local one on ``master``."""
+def check_spark() -> None:
+    """What starting a session needs, checked before a run (Spark itself starts only when there is work)."""
     try:
-        from pyspark.sql import SparkSession
+        import pyspark  # noqa: F401
     except ImportError:
         raise PipelineUnavailable("pyspark is not installed: pip install -r requirements-spark.txt") from None
-    if on_databricks():
-        return SparkSession.builder.getOrCreate()
-    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+    if not on_databricks() and not (shutil.which("java") or os.environ.get("JAVA_HOME")):
         raise PipelineUnavailable("Spark needs Java 17: no 'java' on PATH and no JAVA_HOME "
                                   "(apt-get install openjdk-17-jre-headless)")
+
+
+def spark_session(master: str = DEFAULT_MASTER) -> Any:
+    """The active Databricks session, or a new local one on ``master``."""
+    check_spark()
+    from pyspark.sql import SparkSession
+
+    if on_databricks():
+        return SparkSession.builder.getOrCreate()
     # The Python workers must be this interpreter: it has Pillow, pyarrow and the project installed.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -52,7 +59,3 @@ def spark_session(master: str = DEFAULT_MASTER) -> Any:
         raise PipelineUnavailable(f"cannot start Spark ({master}): {str(exc).splitlines()[0]}") from exc
     session.sparkContext.setLogLevel("ERROR")
     return session
-
-
-def parallelism(spark: Any) -> int:
-    return max(1, int(spark.sparkContext.defaultParallelism))

@@ -49,7 +49,7 @@ UPLOAD_SCHEMA = pa.schema([("path", pa.string()), ("size", pa.int64()), ("modifi
                            ("record", pa.string())])
 # Ingest's output: gold rows, whether the task created each, and one row per task with its report (JSON).
 INGEST_EXTRA = pa.schema([("_created", pa.bool_()), ("_report", pa.string())])
-INGEST_SQL = f"{schema.SQL_SCHEMA}, _created BOOLEAN, _report STRING"
+INGEST_OUT = pa.unify_schemas([schema.ARROW_SCHEMA, INGEST_EXTRA])
 CLASSIFY_BATCH = 16
 
 
@@ -108,6 +108,8 @@ def settle_each(items: list[Record], handle: Callable[[list[Record]], object], s
     for attempt in range(1, limit + 1):
         retry = []
         for item, error in run_isolated(handle, pending):
+            if isinstance(error, errors.PipelineUnavailable):
+                raise error  # not this record: the run stops and says why
             outcome = settle(error, attempt, limit)
             if outcome.verdict is Verdict.RETRY:
                 retry.append(item)

@@ -31,6 +31,7 @@ from imgpipe_spark.snapshot import GoldSnapshot, NoQueue, rows_of
 from imgpipe_spark.tables import GoldTable
 from shared import naming
 from shared.adapters.fs_store import FsObjectStore
+from shared.adapters.fs_writes import probe
 from shared.classifiers import NONE
 from shared.imaging import cleanse_version
 from shared.intake import select_pending
@@ -100,6 +101,9 @@ def run(spark: Callable[[], Any], table: GoldTable, config: JobConfig, phases: t
     start = time.perf_counter()
     report = JobReport()
     session = Executors(spark, report)
+    for zone in (Zone.BRONZE, Zone.SILVER):  # every output folder, before any work (imgpipe run does the same)
+        probe(Path(config.root) / zone)
+    FsObjectStore(Path(config.root)).sweep_partials((Zone.BRONZE, Zone.SILVER))  # temp files of a killed run
     table.ensure()
     report.version_before = table.version()
     if "ingest" in phases:
@@ -129,7 +133,7 @@ def ingest(spark: Executors, table: GoldTable, config: JobConfig, report: JobRep
         rows = [executors.upload_row(info, snapshot.get(naming.upload_id_for(info.path, info.version)))
                 for info in pending]
         done = on_executors(spark(), executors.batch_of_uploads(rows), executors.ingest(config.root, config.settings),
-                            executors.INGEST_SQL)
+                            executors.INGEST_OUT)
         for row in done.to_pylist():
             if row["_report"] is not None:
                 part = executors.report_from(row["_report"])
@@ -162,7 +166,7 @@ def cleanse(spark: Executors, table: GoldTable, config: JobConfig, report: JobRe
     cleansed: dict[str, Any] = {}
     if plan.owners:
         done = on_executors(spark(), rows_of(plan.owners), executors.cleanse(config.root, config.settings),
-                            schema.SQL_SCHEMA)
+                            schema.ARROW_SCHEMA)
         cleansed = {r.upload_id: r for r in map(schema.from_row, done.to_pylist())}
     linked = planning.link_duplicates(plan, cleansed)
     report.cleansed += len(cleansed)
@@ -179,5 +183,5 @@ def classify(spark: Executors, table: GoldTable, config: JobConfig, report: JobR
     if not todo:
         return
     done = on_executors(spark(), rows_of(todo), executors.classify(config.root, config.settings, config.classifier),
-                        schema.SQL_SCHEMA)
+                        schema.ARROW_SCHEMA)
     report.classified += table.merge(done)

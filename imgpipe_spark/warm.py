@@ -37,7 +37,8 @@ def main() -> None:
     partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     spark = spark_session(DEFAULT_MASTER, record_to=partial)
     try:
-        on_executors(spark, pa.table({"n": list(range(8))}), _same, "n BIGINT")
+        rows = pa.table({"n": list(range(8))})
+        on_executors(spark, rows, _same, rows.schema)
     finally:
         gateway = spark.sparkContext._gateway
         spark.stop()

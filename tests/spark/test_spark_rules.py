@@ -21,7 +21,7 @@ from shared.records import Status
 from shared.runner import ingest_all, pending_uploads
 from shared.settings import Settings
 from tests import corpus
-from tests.hardening import invoke, put_photo
+from tests.hardening import invoke, one_line_failure, put_photo, read_only
 from tests.hardening import run as local_run
 from tests.spark.conftest import gold_records, spark_run
 
@@ -145,6 +145,15 @@ def test_2_a_copy_that_does_not_fit_is_failed_write_failed_then_recovered_or_los
     by_name = {r.raw_name: r for r in gold_records(data)}
     assert by_name["keep.jpg"].status == Status.GOLD
     assert (by_name["gone.jpg"].status, by_name["gone.jpg"].reason) == ("lost", "bronze_missing")
+
+
+def test_2_an_unwritable_output_folder_stops_the_run_naming_it_as_imgpipe_run_does(tmp_path):
+    put_photo(tmp_path, "u/p.jpg")
+    (tmp_path / "silver").mkdir()
+    with read_only(tmp_path / "silver"):
+        line = one_line_failure("--data-dir", str(tmp_path), "spark", "run", "--settle", "0", "--classifier", "none")
+    assert "silver" in line and "not writable" in line and bronze_hashes(tmp_path) == set()
+    assert spark_run(tmp_path, "--classifier", "none")["counts"] == {"gold": 1}
 
 
 def _replace(path: Path, data: bytes, mtime: int) -> None:

@@ -37,7 +37,7 @@ def test_every_input_reaches_one_terminal_state_with_the_invariants(finished, fu
 
 
 def test_hidden_and_empty_uploads_are_not_lost(finished):
-    """Spark's file sources skip '.'/'_' names and empty files; the job lists them with the core's rule."""
+    """Spark's file sources would skip '.'/'_' names and empty files; the job lists uploads with the core's rule."""
     by_path = {r.upload_path: r for r in gold_records(finished[0])}
     assert by_path["uploads/seller3/zero.jpg"].reason == "empty_file"
     assert by_path["uploads/seller4/..jpg"].status == Status.GOLD

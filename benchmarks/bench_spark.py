@@ -88,7 +88,7 @@ def main() -> None:
                 f"(target: within {TARGET}x); marginal cost per image {m_spark / m_local:.2f}x; "
                 f"fixed cost {f_spark:.1f} s against {f_local:.1f} s.")
     if m_spark < TARGET * m_local:
-        reach = max(args.images, (f_spark - TARGET * f_local) / (TARGET * m_local - m_spark))
+        reach = max(0.0, (f_spark - TARGET * f_local) / (TARGET * m_local - m_spark))
         rows.append(f"Within {TARGET}x from about {reach:,.0f} images per run (where the fixed cost is amortized).")
     else:
         rows.append(f"The marginal cost alone is over {TARGET}x: no run size reaches the target.")

@@ -84,7 +84,7 @@ class JobReport(RunReport):
                        "spark": self.spark}
 
 
-class Executors:
+class LazySpark:
     """The Spark session, started the first time a phase has work for the executors."""
 
     def __init__(self, start: Callable[[], Any], report: JobReport) -> None:
@@ -100,7 +100,7 @@ class Executors:
 def run(spark: Callable[[], Any], table: GoldTable, config: JobConfig, phases: tuple[str, ...] = PHASES) -> JobReport:
     start = time.perf_counter()
     report = JobReport()
-    session = Executors(spark, report)
+    session = LazySpark(spark, report)
     for zone in (Zone.BRONZE, Zone.SILVER):  # every output folder, before any work (imgpipe run does the same)
         probe(Path(config.root) / zone)
     FsObjectStore(Path(config.root)).sweep_partials((Zone.BRONZE, Zone.SILVER))  # temp files of a killed run
@@ -123,7 +123,7 @@ def _services(config: JobConfig, snapshot: GoldSnapshot) -> Services:
                     classify_enabled=False)
 
 
-def ingest(spark: Executors, table: GoldTable, config: JobConfig, report: JobReport) -> None:
+def ingest(spark: LazySpark, table: GoldTable, config: JobConfig, report: JobReport) -> None:
     """Pending uploads -> bronze + records on the executors; then recovery of missing bronze copies."""
     snapshot = GoldSnapshot(table.rows())
     svc = _services(config, snapshot)
@@ -142,12 +142,12 @@ def ingest(spark: Executors, table: GoldTable, config: JobConfig, report: JobRep
                 report.absorb(part)
             elif not (row["_created"] and snapshot.knows(row["upload_id"])):  # created meanwhile: its record wins
                 snapshot.adopt(schema.from_row(row))
-    for _ in recover_missing(svc, report):
+    for _ in recover_missing(svc, report):  # recovers (or marks lost) as it goes; the records are in the snapshot
         pass
     table.merge(rows_of(snapshot.written()))
 
 
-def cleanse(spark: Executors, table: GoldTable, config: JobConfig, report: JobReport) -> None:
+def cleanse(spark: LazySpark, table: GoldTable, config: JobConfig, report: JobReport) -> None:
     """Bronze records (and ones that failed before silver, or stale ones with ``reprocess``) -> silver + gold."""
     snapshot = GoldSnapshot(table.rows())
     version = cleanse_version(config.settings.limits)
@@ -174,7 +174,7 @@ def cleanse(spark: Executors, table: GoldTable, config: JobConfig, report: JobRe
     table.merge(rows_of([*plan.done.values(), *cleansed.values(), *linked]))
 
 
-def classify(spark: Executors, table: GoldTable, config: JobConfig, report: JobReport) -> None:
+def classify(spark: LazySpark, table: GoldTable, config: JobConfig, report: JobReport) -> None:
     """Records at gold made by the current cleansing rules (and ones that failed in classify)."""
     version = cleanse_version(config.settings.limits)
     todo = [r for r in GoldSnapshot(table.rows()).select("status", (Status.GOLD, Status.FAILED))

@@ -68,6 +68,9 @@ install: $(APP_STAMP) ## create .venv with the app and the imgpipe CLI
 dev: $(DEV_STAMP) ## install the app plus test and lint tools
 
 spark: $(SPARK_STAMP) java ## install the Spark runtime: pyspark, deltalake, databricks-bundles, and Java 17 if missing
+	@# The JVM class-data archive that halves a local session's start (imgpipe_spark/warm.py); made once.
+	@if command -v java >/dev/null; then $(PY) -m imgpipe_spark.warm 2>/dev/null \
+		|| echo "note: no class-data archive for Spark: local Spark runs start a few seconds slower"; fi
 
 # Spark needs a Java runtime. CI runs as root on Debian: install it when missing; elsewhere say why not
 # (the Spark tests then skip with that reason).

@@ -22,12 +22,8 @@ workers_option = click.option(
 classifier_option = click.option("--classifier", default="local", show_default=True, help=CLASSIFIER_HELP)
 
 
-def show_report(obj: Context, backend: str, report: RunReport, as_json: bool) -> None:
-    if as_json:
-        emit_json(report.to_dict())
-        return
-    click.echo(f"ingested {report.ingested} new upload(s), resumed {report.resumed}, handled {report.handled} "
-               f"job(s) in {report.seconds:.1f}s")
+def show_intake(report: RunReport) -> None:
+    """What happened to the inputs: the same lines for 'imgpipe run' and 'imgpipe spark run'."""
     for what, counts in (("not taken in (records say failed; tried again next run)", report.failed),
                          ("skipped (-v lists them)", report.skipped)):
         if counts:
@@ -36,5 +32,14 @@ def show_report(obj: Context, backend: str, report: RunReport, as_json: bool) ->
         click.echo(f"content checked: {report.verified}, new bytes taken in: {report.changed}")
     if report.recovered or report.lost:
         click.echo(f"bronze copied again: {report.recovered}, lost: {report.lost}")
+
+
+def show_report(obj: Context, backend: str, report: RunReport, as_json: bool) -> None:
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    click.echo(f"ingested {report.ingested} new upload(s), resumed {report.resumed}, handled {report.handled} "
+               f"job(s) in {report.seconds:.1f}s")
+    show_intake(report)
     with obj.operations(backend, read_only=True) as ops:
         click.echo(status_table(report.counts, ops.dead_letters.counts()))

@@ -1,44 +1,55 @@
-"""What runs on the executors: per partition, the core's functions over gold rows and the files.
+"""What runs on the executors: per task, the core's functions over the rows the driver planned.
 
 Each function here returns a ``mapInArrow`` callable (Arrow batches of rows
-in, Arrow batches of gold rows out) and is built from plain, picklable
-arguments. The files are read and written through the core's folder store
-(``FsObjectStore``) under the job's root, a local folder or a Unity Catalog
-volume (``/Volumes/...``, a POSIX path on every node), so bronze and silver
-get the same names, bytes and atomic writes as in the other runtimes.
-Every record leaves in a state the core defines: bad input is ``rejected``
-with its reason code, an error that outlives the retries is ``failed``.
+in, Arrow batches of gold rows out) built from plain, picklable arguments.
+Files are read and written through the core's folder store (``FsObjectStore``)
+under the job's root, a local folder or a Unity Catalog volume (``/Volumes/...``,
+a POSIX path on every node): the same pinned, no-follow reads and atomic
+writes as ``imgpipe run``, so bronze and silver get the same names and bytes.
+
+Ingest runs the local runtime's own per-upload step (``shared.intake.take``)
+against a snapshot of the rows it was sent: size first, one pinned descriptor
+for sniff, copy and hash, a ``failed`` record with the reason code when an
+upload cannot be taken in, and skips counted. Every record leaves in a state
+the core defines: bad input ``rejected`` with its reason code, an error that
+outlives the retries ``failed``.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import stat
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pyarrow as pa
 
 from imgpipe_spark import schema
-from shared import errors, gold, naming
-from shared.adapters.fs_store import FsObjectStore, is_partial
+from imgpipe_spark.snapshot import GoldSnapshot, NoQueue
+from shared import errors, gold
+from shared.adapters.fs_store import FsObjectStore
 from shared.classifiers import classifier_factory
-from shared.formats import SNIFF_BYTES, sniff
-from shared.layout import Queue, Zone
-from shared.ports import Classifier, MissingObject, ObjectInfo, UnreadableObject
-from shared.records import CLEANSED, RETRIES_EXHAUSTED, Record, iso, parse_iso, utcnow
+from shared.intake import take
+from shared.layout import Queue
+from shared.ports import Classifier, MissingObject, ObjectInfo
+from shared.records import RETRIES_EXHAUSTED, Record, iso, parse_iso, utcnow
+from shared.report import RunReport
+from shared.services import Services
 from shared.settings import Settings
 from shared.settlement import Verdict, run_isolated, settle
-from shared.stages.cleanse import make_silver, oversized
+from shared.stages.cleanse import make_silver
 
 Batches = Iterator[pa.RecordBatch]
-UPLOAD_SCHEMA = pa.schema([("upload_path", pa.string()), ("upload_id", pa.string()), ("size", pa.int64()),
-                           ("modified", pa.string()), ("version", pa.string())])
-UPLOAD_SQL = "upload_path STRING, upload_id STRING, size BIGINT, modified STRING, version STRING"
-ERROR_SCHEMA = pa.schema([("_error", pa.string())])
+# An upload as the driver listed it (``ObjectInfo``, pinned) and its record in gold if it has one (JSON).
+UPLOAD_SCHEMA = pa.schema([("path", pa.string()), ("size", pa.int64()), ("modified", pa.string()),
+                           ("version", pa.string()), ("pin", pa.string()), ("changed", pa.string()),
+                           ("record", pa.string())])
+# Ingest's output: gold rows, whether the task created each, and one row per task with its report (JSON).
+INGEST_EXTRA = pa.schema([("_created", pa.bool_()), ("_report", pa.string())])
+INGEST_OUT = pa.unify_schemas([schema.ARROW_SCHEMA, INGEST_EXTRA])
 CLASSIFY_BATCH = 16
 
 
@@ -46,63 +57,46 @@ def _now() -> str:
     return iso(utcnow())
 
 
-def upload_path_of(location: str, root: str) -> str | None:
-    """``uploads/{user}/{file}`` from what a file source reports (``file:/…``, ``dbfs:/Volumes/…`` or a path)."""
-    path = urlsplit(location).path if "://" in location or location.startswith(("file:", "dbfs:")) else location
-    base = str(Path(root)).rstrip("/") + "/"
-    if not path.startswith(base):
-        return None
-    rel = path[len(base):]
-    return rel if rel.startswith(Zone.UPLOADS + "/") else None
+def upload_row(info: ObjectInfo, record: Record | None) -> dict[str, Any]:
+    return {"path": info.path, "size": info.size, "modified": iso(info.modified), "version": info.version,
+            "pin": info.pin, "changed": iso(info.changed) if info.changed else None,
+            "record": json.dumps(schema.to_row(record)) if record else None}
 
 
-def _upload_info(store: FsObjectStore, root: str, rel: str) -> ObjectInfo | None:
-    """The core store's view of one upload; None for what ``imgpipe run`` would not list either."""
-    if is_partial(rel.rsplit("/", 1)[-1]):
-        return None  # still being written: taken by a later run
-    try:
-        if not stat.S_ISREG(os.lstat(Path(root, rel)).st_mode):
-            return None  # no symlink out of the root, no FIFO that blocks a reader forever
-        return store.info(rel)
-    except (FileNotFoundError, MissingObject, ValueError):
-        return None  # deleted since it was listed, or a path that escapes the root
+def batch_of_uploads(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=UPLOAD_SCHEMA)
 
 
-def identify(root: str) -> Callable[[Batches], Batches]:
-    """File locations -> (upload_path, upload_id, size, modified, version), the id exactly as ``imgpipe run``'s."""
+def _upload_info(row: dict[str, Any]) -> ObjectInfo:
+    return ObjectInfo(row["path"], row["size"], parse_iso(row["modified"]), row["version"], row["pin"] or "",
+                      parse_iso(row["changed"]) if row["changed"] else None)
+
+
+def report_json(report: RunReport) -> str:
+    return json.dumps({"ingested": report.ingested, "failed": report.failed, "skipped": report.skipped,
+                       "skipped_paths": report.skipped_paths, "tried": sorted(report.tried)})
+
+
+def report_from(text: str) -> RunReport:
+    data = json.loads(text)
+    return RunReport(ingested=data["ingested"], failed=Counter(data["failed"]), skipped=Counter(data["skipped"]),
+                     skipped_paths=data["skipped_paths"], tried=set(data["tried"]))
+
+
+def ingest(root: str, settings: Settings) -> Callable[[Batches], Batches]:
+    """Listed uploads -> their records, exactly as ``imgpipe run`` takes each one in (``shared.intake.take``)."""
     def run(batches: Batches) -> Batches:
-        store = FsObjectStore(Path(root))
-        for batch in batches:
-            out = []
-            for location in batch.column("path").to_pylist():
-                rel = upload_path_of(location, root)
-                info = _upload_info(store, root, rel) if rel else None
-                if info is not None:
-                    out.append({"upload_path": info.path, "upload_id": naming.upload_id_for(info.path, info.version),
-                                "size": info.size, "modified": iso(info.modified), "version": info.version})
-            yield pa.RecordBatch.from_pylist(out, schema=UPLOAD_SCHEMA)
-    return run
-
-
-def ingest(root: str) -> Callable[[Batches], Batches]:
-    """New uploads -> byte-identical bronze copies (hashed while copying) and their ``bronze`` records."""
-    def run(batches: Batches) -> Batches:
-        store = FsObjectStore(Path(root))
-        for batch in batches:
-            out = []
-            for row in batch.to_pylist():
-                info = ObjectInfo(row["upload_path"], row["size"], parse_iso(row["modified"]), row["version"])
-                try:
-                    record = gold.new_record(info, row["upload_id"], sniff(store.head(info.path, SNIFF_BYTES)))
-                    copied = store.copy(info.path, record.raw_path)
-                except MissingObject:
-                    continue  # deleted between listing and copying: nothing to keep
-                except UnreadableObject as exc:  # no record: listed in the report, tried again next run
-                    out.append({"upload_id": row["upload_id"], "upload_path": info.path, "_error": str(exc)})
-                    continue
-                gold.copied_to_bronze(record, info.path, copied, _now())
-                out.append({**schema.to_row(record), "_error": None})
-            yield schema.batch(out, ERROR_SCHEMA)
+        rows = [row for batch in batches for row in batch.to_pylist()]
+        known = [json.loads(row["record"]) for row in rows if row["record"]]
+        meta = GoldSnapshot(pa.Table.from_batches([schema.batch(known)]))
+        svc = Services(store=FsObjectStore(Path(root)), meta=meta, queue=NoQueue(), settings=settings,
+                       classify_enabled=False)
+        report = RunReport()
+        for row in rows:
+            take(svc, _upload_info(row), report)
+        out = [{**schema.to_row(r), "_created": meta.created(r.upload_id), "_report": None} for r in meta.written()]
+        out.append({"_report": report_json(report)})
+        yield schema.batch(out, INGEST_EXTRA)
     return run
 
 
@@ -114,6 +108,8 @@ def settle_each(items: list[Record], handle: Callable[[list[Record]], object], s
     for attempt in range(1, limit + 1):
         retry = []
         for item, error in run_isolated(handle, pending):
+            if isinstance(error, errors.PipelineUnavailable):
+                raise error  # not this record: the run stops and says why
             outcome = settle(error, attempt, limit)
             if outcome.verdict is Verdict.RETRY:
                 retry.append(item)
@@ -125,47 +121,25 @@ def settle_each(items: list[Record], handle: Callable[[list[Record]], object], s
         pending = retry
 
 
-def _records(batches: Batches) -> Iterator[tuple[pa.RecordBatch, list[Record]]]:
+def _records(batches: Batches) -> Iterator[list[Record]]:
     for batch in batches:
-        yield batch, [schema.from_row(row) for row in batch.to_pylist()]
+        yield [schema.from_row(row) for row in batch.to_pylist()]
 
 
 def cleanse(root: str, settings: Settings) -> Callable[[Batches], Batches]:
     """Records that own their bytes: bronze -> silver + gold fields, or ``rejected`` with the core's reason."""
     def one(store: FsObjectStore, record: Record) -> None:
-        too_large = oversized(record, settings.limits)
         try:
-            if too_large:
-                raise too_large
             make_silver(store, record, settings.limits, utcnow)
         except errors.PermanentError as exc:
             gold.reject(record, exc, _now())
 
     def run(batches: Batches) -> Batches:
         store = FsObjectStore(Path(root))
-        for _, records in _records(batches):
+        for records in _records(batches):
             for record in records:
                 settle_each([record], lambda items: one(store, items[0]), settings, Queue.CLEANSE)
             yield schema.batch([schema.to_row(r) for r in records])
-    return run
-
-
-def link_duplicates(settings: Settings) -> Callable[[Batches], Batches]:
-    """Records whose bytes another upload owns (``_original``: its gold row as JSON): share its silver."""
-    def run(batches: Batches) -> Batches:
-        import json
-
-        for batch in batches:
-            out = []
-            for row in batch.to_pylist():
-                record, original = schema.from_row(row), schema.from_row(json.loads(row["_original"]))
-                if original.status in CLEANSED:
-                    gold.link_duplicate(record, original, _now())
-                else:  # the original failed: both are taken again by the next run
-                    gold.mark_failed(record, Queue.CLEANSE,
-                                     f"original upload {original.upload_id} not cleansed ({original.status})", _now())
-                out.append(schema.to_row(record))
-            yield schema.batch(out)
     return run
 
 
@@ -197,7 +171,7 @@ def classify(root: str, settings: Settings, spec: str) -> Callable[[Batches], Ba
         if factory is None:
             raise ValueError("classify phase without a classifier")
         classifier = factory()
-        for _, records in _records(batches):
+        for records in _records(batches):
             for chunk in _chunks(records, CLASSIFY_BATCH):
                 settle_each(chunk, lambda items: score(store, classifier, items), settings, Queue.CLASSIFY)
             yield schema.batch([schema.to_row(r) for r in records])

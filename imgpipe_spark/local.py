@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from imgpipe_spark.pipeline import JobConfig, JobReport, run
-from imgpipe_spark.session import DEFAULT_MASTER, spark_session
+from imgpipe_spark.session import DEFAULT_MASTER, check_spark, spark_session
 from imgpipe_spark.tables import DeltaRsTable
 from shared.errors import PipelineUnavailable
 from shared.layout import Zone
+from shared.runner import RUN_SETTLE
 from shared.runtime import AlreadyRunning
 from shared.settings import Settings
 
@@ -50,10 +51,12 @@ def run_lock(data_dir: Path) -> Iterator[None]:
 
 
 def run_local(settings: Settings, master: str = DEFAULT_MASTER, classifier: str = "local",
-              reprocess: bool = False) -> JobReport:
+              reprocess: bool = False, settle: float = RUN_SETTLE, verify: bool = False) -> JobReport:
+    """One run over the data dir; Spark starts only if a phase has work for the executors."""
+    check_spark()
     data_dir = Path(settings.data_dir).resolve()
     prepare(data_dir)
     with run_lock(data_dir):
-        spark = spark_session(master)
-        config = JobConfig(root=str(data_dir), settings=settings, classifier=classifier, reprocess=reprocess)
-        return run(spark, DeltaRsTable(data_dir / GOLD_TABLE), config)
+        config = JobConfig(root=str(data_dir), settings=settings, classifier=classifier, reprocess=reprocess,
+                           settle=settle, verify=verify)
+        return run(lambda: spark_session(master), DeltaRsTable(data_dir / GOLD_TABLE), config)

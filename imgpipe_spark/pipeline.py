@@ -1,33 +1,48 @@
-"""The job's three phases on the driver: ingest -> cleanse (+ duplicates) -> classify, each a MERGE into gold.
+"""The job's three phases: ingest -> cleanse (+ duplicates, re-uploads) -> classify, each at most one MERGE.
 
-Each phase selects the rows it has work for, hands them to the executors
-(``imgpipe_spark.executors``) and merges the changed rows back on
-``upload_id``. A phase with nothing to do commits nothing, so a second run
-over the same inputs leaves the Delta table at the same version: the only
-work of the next run is a new upload, a record that has not reached the end
-of its stage, or a ``failed`` one (the job's dead-letter replay is the next run).
+The driver plans every phase from a snapshot of gold with the core's own
+functions, exactly as ``imgpipe run`` decides: it lists ``uploads/`` with the
+core store's rule (symlinks, special files, hidden folders and partial names
+are skipped and counted), leaves out files still settling and finds uploads
+whose bytes changed (``shared.intake.select_pending``), and after ingest copies
+again or marks ``lost`` what lost its bronze copy (``recover_missing``). Only
+work on image bytes goes to the executors, in one Spark job per phase that has
+any (``imgpipe_spark.scatter``); a phase with nothing to do runs no job and
+commits nothing, and a run with nothing to do never starts Spark.
 
-Dedup across a batch, decided here and nowhere else: the owner of some bytes
-is the gold row that already owns that sha256 (cleansed, not a duplicate),
-else the first upload of the batch with it by ``(upload_ts, upload_id)`` —
-the order every runtime scans records in. The others become ``duplicate_of``
-it through the core's ``link_duplicate``, after the owner is cleansed.
+Uploads are listed by the core, not by Spark's ``binaryFile`` source or Auto
+Loader: those follow symlinks, hide names starting with ``.`` or ``_`` and
+empty files, and present a file once, so a file still settling or changed in
+place would never come back; the rules above are defined on the listing.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from imgpipe_spark import discovery, executors, schema
-from imgpipe_spark.session import on_databricks, parallelism
+from imgpipe_spark import executors, planning, schema
+from imgpipe_spark.scatter import on_executors
+from imgpipe_spark.snapshot import GoldSnapshot, NoQueue, rows_of
 from imgpipe_spark.tables import GoldTable
+from shared import naming
+from shared.adapters.fs_store import FsObjectStore
+from shared.adapters.fs_writes import probe
 from shared.classifiers import NONE
 from shared.imaging import cleanse_version
-from shared.records import CLEANSED, WITH_SILVER, Status
+from shared.intake import select_pending
+from shared.layout import Zone
+from shared.records import WITH_SILVER, Status
+from shared.report import RunReport
+from shared.runner import RUN_SETTLE, recover_missing
+from shared.services import Services
 from shared.settings import Settings
 
+log = logging.getLogger(__name__)
 PHASES = ("ingest", "cleanse", "classify")
 
 
@@ -36,9 +51,10 @@ class JobConfig:
     root: str  # folder with uploads/, bronze/, silver/: the data dir, or a Unity Catalog volume on Databricks
     settings: Settings = field(default_factory=Settings)
     classifier: str = "local"  # 'local', 'none' or a scoring URL, as for imgpipe run
-    checkpoint: str | None = None  # Auto Loader's checkpoint (Databricks); None: a batch read of binaryFile
     # Also cleanse again what older cleansing rules made (``cleanse_version``), as ``imgpipe reprocess`` does.
     reprocess: bool = False
+    settle: float = RUN_SETTLE  # leave uploads changed in the last that-many seconds for the next run
+    verify: bool = False  # hash every listed upload again (``imgpipe run --verify``)
 
     @property
     def classify_enabled(self) -> bool:
@@ -46,129 +62,126 @@ class JobConfig:
 
 
 @dataclass
-class JobReport:
-    ingested: int = 0
+class JobReport(RunReport):
+    """``imgpipe run``'s report (skipped, failed, verified, changed, recovered, lost counted the same way),
+    plus what each phase merged and the Delta versions before and after."""
+
     cleansed: int = 0
     linked: int = 0
     classified: int = 0
-    unreadable: list[str] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
     version_before: int | None = None
     version_after: int | None = None
-    seconds: float = 0.0
+    spark: bool = False  # whether this run needed the executors at all
 
     def unfinished(self, classify_enabled: bool) -> int:
         """Records not in a terminal state (``gold`` is one when nothing classifies)."""
         return self.counts.get(Status.BRONZE, 0) + (self.counts.get(Status.GOLD, 0) if classify_enabled else 0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ingested": self.ingested, "cleansed": self.cleansed, "linked": self.linked,
-                "classified": self.classified, "unreadable": self.unreadable, "counts": self.counts,
-                "version_before": self.version_before, "version_after": self.version_after,
-                "seconds": round(self.seconds, 3)}
+        data = {k: v for k, v in super().to_dict().items() if k not in ("resumed", "handled", "usage")}
+        return data | {"cleansed": self.cleansed, "linked": self.linked, "classified": self.classified,
+                       "version_before": self.version_before, "version_after": self.version_after,
+                       "spark": self.spark}
 
 
-def run(spark: Any, table: GoldTable, config: JobConfig, phases: tuple[str, ...] = PHASES) -> JobReport:
+class LazySpark:
+    """The Spark session, started the first time a phase has work for the executors."""
+
+    def __init__(self, start: Callable[[], Any], report: JobReport) -> None:
+        self._start, self._report, self._session = start, report, None
+
+    def __call__(self) -> Any:
+        if self._session is None:
+            self._session = self._start()
+            self._report.spark = True
+        return self._session
+
+
+def run(spark: Callable[[], Any], table: GoldTable, config: JobConfig, phases: tuple[str, ...] = PHASES) -> JobReport:
     start = time.perf_counter()
     report = JobReport()
-    table.ensure(spark)
-    report.version_before = table.version(spark)
+    session = LazySpark(spark, report)
+    for zone in (Zone.BRONZE, Zone.SILVER):  # every output folder, before any work (imgpipe run does the same)
+        probe(Path(config.root) / zone)
+    FsObjectStore(Path(config.root)).sweep_partials((Zone.BRONZE, Zone.SILVER))  # temp files of a killed run
+    table.ensure()
+    report.version_before = table.version()
     if "ingest" in phases:
-        ingest(spark, table, config, report)
+        ingest(session, table, config, report)
     if "cleanse" in phases:
-        cleanse(spark, table, config, report)
+        cleanse(session, table, config, report)
     if "classify" in phases and config.classify_enabled:
-        classify(spark, table, config, report)
-    report.counts = {row["status"]: row["count"] for row in table.read(spark).groupBy("status").count().collect()}
-    report.version_after = table.version(spark)
+        classify(session, table, config, report)
+    report.counts = GoldSnapshot(table.rows()).counts()
+    report.version_after = table.version()
     report.seconds = time.perf_counter() - start
     return report
 
 
-ROWS_PER_TASK = 64  # a few seconds of image work: short enough for the autoscaler to spread and rebalance
+def _services(config: JobConfig, snapshot: GoldSnapshot) -> Services:
+    return Services(store=FsObjectStore(Path(config.root)), meta=snapshot, queue=NoQueue(), settings=config.settings,
+                    classify_enabled=False)
 
 
-def _spread(spark: Any, rows: Any) -> Any:
-    """Round-robin into tasks of ~64 rows, at least two per core: image work per row is large, a gold read
-    may be one file, and the tasks must outnumber the cores of a cluster the autoscaler is still growing."""
-    return rows.repartition(max(parallelism(spark) * 2, -(-rows.count() // ROWS_PER_TASK)))
+def ingest(spark: LazySpark, table: GoldTable, config: JobConfig, report: JobReport) -> None:
+    """Pending uploads -> bronze + records on the executors; then recovery of missing bronze copies."""
+    snapshot = GoldSnapshot(table.rows())
+    svc = _services(config, snapshot)
+    listed = svc.store.list(Zone.UPLOADS, report.skip)
+    pending = select_pending(svc, listed, config.settle, config.verify, report)
+    if pending:
+        rows = [executors.upload_row(info, snapshot.get(naming.upload_id_for(info.path, info.version)))
+                for info in pending]
+        done = on_executors(spark(), executors.batch_of_uploads(rows), executors.ingest(config.root, config.settings),
+                            executors.INGEST_OUT)
+        for row in done.to_pylist():
+            if row["_report"] is not None:
+                part = executors.report_from(row["_report"])
+                for path in part.skipped_paths:
+                    log.info("skipped %s", path)
+                report.absorb(part)
+            elif not (row["_created"] and snapshot.knows(row["upload_id"])):  # created meanwhile: its record wins
+                snapshot.adopt(schema.from_row(row))
+    for _ in recover_missing(svc, report):  # recovers (or marks lost) as it goes; the records are in the snapshot
+        pass
+    table.merge(rows_of(snapshot.written()))
 
 
-def ingest(spark: Any, table: GoldTable, config: JobConfig, report: JobReport) -> None:
-    def handle(paths: Any) -> None:
-        found = paths.mapInArrow(executors.identify(config.root), executors.UPLOAD_SQL)
-        known = table.read(spark).select("upload_id")
-        new = _spread(spark, found.join(known, "upload_id", "left_anti").dropDuplicates(["upload_id"]))
-        rows = new.mapInArrow(executors.ingest(config.root), f"{schema.SQL_SCHEMA}, _error STRING").persist()
-        try:
-            report.unreadable += [r["_error"] for r in rows.where("_error IS NOT NULL").select("_error").collect()]
-            report.ingested += table.merge(spark, rows.where("_error IS NULL"))
-        finally:
-            rows.unpersist()
-
-    if on_databricks() and config.checkpoint:
-        discovery.auto_loader(spark, config.root, config.checkpoint, handle)
-        unseen = discovery.unseen(spark, config.root)
-        if unseen is not None:
-            handle(unseen)
-    else:
-        unseen = discovery.unseen(spark, config.root)
-        listed = discovery.listed(spark, config.root)
-        handle(listed if unseen is None else listed.unionByName(unseen))
-
-
-def _cleansed_statuses() -> str:
-    return ", ".join(f"'{s}'" for s in sorted(CLEANSED))
-
-
-def cleanse(spark: Any, table: GoldTable, config: JobConfig, report: JobReport) -> None:
-    """Bronze records (and ones that failed before silver, or stale ones with ``reprocess``): owners first,
-    then their duplicates. A stale owner stays the owner of its bytes; its duplicates are linked again."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    current = table.read(spark)
-    selected = f"status = '{Status.BRONZE}' OR (status = '{Status.FAILED}' AND cleansed_path IS NULL)"
-    if config.reprocess:
-        with_silver = ", ".join(f"'{s}'" for s in sorted(WITH_SILVER))
-        selected += (f" OR (status IN ({with_silver}) "
-                     f"AND cleanse_version != '{cleanse_version(config.settings.limits)}')")
-    todo = current.where(selected)
-    owners = (current.where(f"status IN ({_cleansed_statuses()}) AND duplicate_of IS NULL")
-              .groupBy("sha256").agg(F.min(F.struct("upload_ts", "upload_id"))["upload_id"].alias("_owner")))
-    first = F.first("upload_id").over(Window.partitionBy("sha256").orderBy("upload_ts", "upload_id"))
-    planned = (todo.join(owners, "sha256", "left")
-               .withColumn("_owner", F.coalesce("_owner", first)).persist())
-    try:
-        own = _spread(spark, planned.where("_owner = upload_id").select(*schema.NAMES))
-        done = own.mapInArrow(executors.cleanse(config.root, config.settings), schema.SQL_SCHEMA).persist()
-        try:
-            report.cleansed += table.merge(spark, done)
-        finally:
-            done.unpersist()
-        originals = table.read(spark).select(F.col("upload_id").alias("_owner"),
-                                             F.to_json(F.struct(*schema.NAMES)).alias("_original"))
-        dups = _spread(spark, planned.where("_owner != upload_id").join(originals, "_owner")
-                       .select(*schema.NAMES, "_original"))
-        linked = dups.mapInArrow(executors.link_duplicates(config.settings), schema.SQL_SCHEMA).persist()
-        try:
-            report.linked += table.merge(spark, linked)
-        finally:
-            linked.unpersist()
-    finally:
-        planned.unpersist()
+def cleanse(spark: LazySpark, table: GoldTable, config: JobConfig, report: JobReport) -> None:
+    """Bronze records (and ones that failed before silver, or stale ones with ``reprocess``) -> silver + gold."""
+    snapshot = GoldSnapshot(table.rows())
+    version = cleanse_version(config.settings.limits)
+    statuses = (Status.BRONZE, Status.FAILED, *(WITH_SILVER if config.reprocess else ()))
+    todo = [r for r in snapshot.select("status", statuses) if planning.needs_cleansing(r, version, config.reprocess)]
+    if not todo:
+        return
+    records = {r.upload_id: r for r in todo}
+    for record in snapshot.select("upload_path", {r.upload_path for r in todo} - {""}):
+        records.setdefault(record.upload_id, record)
+    for record in snapshot.select("sha256", {r.sha256 for r in todo}):
+        records.setdefault(record.upload_id, record)
+    paths, shas = {r.upload_path for r in todo}, {r.sha256 for r in todo}
+    plan = planning.plan(todo, [r for r in records.values() if r.upload_path in paths],
+                         [r for r in records.values() if r.sha256 in shas], config.settings.limits)
+    cleansed: dict[str, Any] = {}
+    if plan.owners:
+        done = on_executors(spark(), rows_of(plan.owners), executors.cleanse(config.root, config.settings),
+                            schema.ARROW_SCHEMA)
+        cleansed = {r.upload_id: r for r in map(schema.from_row, done.to_pylist())}
+    linked = planning.link_duplicates(plan, cleansed)
+    report.cleansed += len(cleansed)
+    report.linked += len(linked)
+    table.merge(rows_of([*plan.done.values(), *cleansed.values(), *linked]))
 
 
-def classify(spark: Any, table: GoldTable, config: JobConfig, report: JobReport) -> None:
+def classify(spark: LazySpark, table: GoldTable, config: JobConfig, report: JobReport) -> None:
     """Records at gold made by the current cleansing rules (and ones that failed in classify)."""
     version = cleanse_version(config.settings.limits)
-    todo = table.read(spark).where(
-        f"(status = '{Status.GOLD}' AND cleanse_version = '{version}') "
-        f"OR (status = '{Status.FAILED}' AND cleansed_path IS NOT NULL)")
-    scored = (_spread(spark, todo)
-              .mapInArrow(executors.classify(config.root, config.settings, config.classifier), schema.SQL_SCHEMA)
-              .persist())
-    try:
-        report.classified += table.merge(spark, scored)
-    finally:
-        scored.unpersist()
+    todo = [r for r in GoldSnapshot(table.rows()).select("status", (Status.GOLD, Status.FAILED))
+            if (r.status == Status.GOLD and r.cleanse_version == version)
+            or (r.status == Status.FAILED and r.cleansed_path)]
+    if not todo:
+        return
+    done = on_executors(spark(), rows_of(todo), executors.classify(config.root, config.settings, config.classifier),
+                        schema.ARROW_SCHEMA)
+    report.classified += table.merge(done)

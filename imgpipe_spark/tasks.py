@@ -9,14 +9,16 @@ delta-rs table instead of ``--table``, which is how the tests and a laptop run i
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
 from pathlib import Path
 
 from imgpipe_spark.pipeline import PHASES, JobConfig, run
-from imgpipe_spark.session import DEFAULT_MASTER, spark_session
+from imgpipe_spark.session import DEFAULT_MASTER, check_spark, spark_session
 from imgpipe_spark.tables import CatalogTable, DeltaRsTable, GoldTable
+from shared.runner import RUN_SETTLE
 from shared.settings import Settings
 
 
@@ -27,7 +29,9 @@ def parser() -> argparse.ArgumentParser:
     table = p.add_mutually_exclusive_group(required=True)
     table.add_argument("--table", help="Unity Catalog gold table, catalog.schema.table")
     table.add_argument("--delta-path", help="gold as a delta-rs table in this folder (open-source Spark)")
-    p.add_argument("--checkpoint", help="Auto Loader checkpoint for uploads/ (Databricks)")
+    p.add_argument("--settle", type=float, default=RUN_SETTLE,
+                   help="ingest: leave uploads changed in the last N seconds for the next run (as imgpipe run)")
+    p.add_argument("--verify", action="store_true", help="ingest: hash every upload again (as imgpipe run --verify)")
     p.add_argument("--classifier", default="local", help="'local', 'none' or an Azure ML scoring URL")
     p.add_argument("--reprocess", action="store_true",
                    help="also cleanse again records made by older cleansing rules (new resize rules)")
@@ -39,14 +43,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
-    table: GoldTable = CatalogTable(args.table) if args.table else DeltaRsTable(Path(args.delta_path))
-    config = JobConfig(root=args.root, settings=settings, classifier=args.classifier, checkpoint=args.checkpoint,
-                       reprocess=args.reprocess)
+    check_spark()
+    session = functools.cache(lambda: spark_session(args.master))
+    table: GoldTable = CatalogTable(args.table, session) if args.table else DeltaRsTable(Path(args.delta_path))
+    config = JobConfig(root=args.root, settings=settings, classifier=args.classifier, reprocess=args.reprocess,
+                       settle=args.settle, verify=args.verify)
     phases = PHASES if args.phase == "all" else (args.phase,)
-    report = run(spark_session(args.master), table, config, phases)
+    report = run(session, table, config, phases)
     print(json.dumps(report.to_dict(), indent=2))
-    if report.unreadable:
-        sys.exit(f"{len(report.unreadable)} upload(s) could not be read: " + "; ".join(report.unreadable[:5]))
     if args.phase in ("classify", "all") and report.unfinished(config.classify_enabled):
         sys.exit(f"{report.unfinished(config.classify_enabled)} record(s) did not reach a terminal state")
 

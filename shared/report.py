@@ -38,6 +38,18 @@ class RunReport:
             self.skipped_paths.append(f"{path} ({reason})")
         log.info("skipped %r: %s", path, reason)
 
+    def absorb(self, part: RunReport) -> None:
+        """Add what a part of this run did elsewhere (a task of the bulk job on an executor) to this report."""
+        self.ingested += part.ingested
+        self.failed.update(part.failed)
+        self.skipped.update(part.skipped)
+        self.skipped_paths.extend(part.skipped_paths[:max(0, MAX_PATHS - len(self.skipped_paths))])
+        self.verified += part.verified
+        self.changed += part.changed
+        self.recovered += part.recovered
+        self.lost += part.lost
+        self.tried |= part.tried
+
     def to_dict(self) -> dict[str, object]:
         return {"ingested": self.ingested, "resumed": self.resumed, "handled": self.handled,
                 "seconds": round(self.seconds, 3), "counts": self.counts, "failed": dict(self.failed),

@@ -31,7 +31,8 @@ from shared.settings import SettingsError
 from shared.stages.cleanse import is_stale
 from shared.stages.recovery import RECOVERABLE, bronze_missing, recover
 
-__all__ = ["Progress", "RunOptions", "RunReport", "ingest_all", "pending_uploads", "run_once", "unfinished"]
+__all__ = ["Progress", "RunOptions", "RunReport", "ingest_all", "pending_uploads", "recover_missing", "run_once",
+           "unfinished"]
 log = logging.getLogger(__name__)
 # imgpipe run's default --settle: a file modified (or renamed, touched) in the last 10 s is left for the next
 # run, so a cron run never takes half an upload that is still being written.
@@ -61,9 +62,7 @@ def unfinished(svc: Services, rework: RecordQuery | None = None,
     selects records to cleanse again whatever their state (``imgpipe reprocess``).
     """
     report = report if report is not None else RunReport()
-    for record in list(svc.meta.scan(RecordQuery(statuses=RECOVERABLE))):
-        if record.upload_id not in report.tried and bronze_missing(svc, record):
-            record = _recover(svc, record, report)
+    for record in recover_missing(svc, report):
         if record.status == Status.BRONZE:
             yield Queue.CLEANSE, record.upload_id
     if svc.classify_enabled:
@@ -73,6 +72,16 @@ def unfinished(svc: Services, rework: RecordQuery | None = None,
     if rework is not None:
         for record in reworkable(svc, rework):
             yield Queue.CLEANSE, record.upload_id
+
+
+def recover_missing(svc: Services, report: RunReport) -> Iterator[Record]:
+    """Every record in ``bronze`` or ``failed``, after recovery: one whose bronze copy is missing is copied
+    again from its upload or marked ``lost`` (unless this run's ingest tried it already). The one rule, for
+    runs, sweeps and the bulk job."""
+    for record in list(svc.meta.scan(RecordQuery(statuses=RECOVERABLE))):
+        if record.upload_id not in report.tried and bronze_missing(svc, record):
+            record = _recover(svc, record, report)
+        yield record
 
 
 def _recover(svc: Services, record: Record, report: RunReport) -> Record:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from shared.runner import RUN_SETTLE
+
 yaml = pytest.importorskip("yaml", reason="PyYAML missing: 'make test' installs requirements-spark.txt")
 jobs = pytest.importorskip("databricks.bundles.jobs", reason="'make test' installs databricks-bundles")
 
@@ -113,7 +115,8 @@ def test_tasks_in_dependency_order_with_retries_on_the_wheel_entry_point():
         params = [str(p) for p in wheel.parameters]
         args = parser().parse_args(params)  # the parameters are ones the entry point accepts
         assert args.phase == task.task_key and args.table == "${var.gold_table}"
-    assert [str(p) for p in job.tasks[0].python_wheel_task.parameters[-2:]] == ["--checkpoint", "${var.checkpoint}"]
+    ingest = parser().parse_args([str(p) for p in job.tasks[0].python_wheel_task.parameters])
+    assert (ingest.settle, ingest.verify) == (RUN_SETTLE, False)  # imgpipe run's defaults: files still written wait
 
 
 def test_the_wheel_artifact_is_built_from_this_repository(tmp_path):

@@ -25,7 +25,9 @@ pytest.importorskip("pyspark", reason="pyspark missing: 'make test' installs req
 
 
 def spark_run(data_dir: Path, *args: str, code: int = 0) -> dict:
-    result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "spark", "run", "--json", *args],
+    """``imgpipe spark run --json``; ``--settle 0`` unless given: the tests write files and run at once."""
+    settle = () if "--settle" in args else ("--settle", "0")
+    result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "spark", "run", "--json", *settle, *args],
                                 catch_exceptions=False)
     assert result.exit_code == code, result.output
     return json.loads(result.stdout[result.stdout.index("{"):])

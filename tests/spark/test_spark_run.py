@@ -32,12 +32,12 @@ def test_every_input_reaches_one_terminal_state_with_the_invariants(finished, fu
     data_dir, report = finished
     records = gold_records(data_dir)
     check_run(records, full_corpus, FsObjectStore(data_dir).get)
-    assert report["ingested"] == len(full_corpus) == len(records) and report["unreadable"] == []
+    assert report["ingested"] == len(full_corpus) == len(records) and report["failed"] == {}
     assert report["counts"] == {"gold": 17, "duplicate": 1, "rejected": 6}
 
 
 def test_hidden_and_empty_uploads_are_not_lost(finished):
-    """Spark's file sources skip '.'/'_' names and empty files; the job lists them with the core's rule."""
+    """Spark's file sources would skip '.'/'_' names and empty files; the job lists uploads with the core's rule."""
     by_path = {r.upload_path: r for r in gold_records(finished[0])}
     assert by_path["uploads/seller3/zero.jpg"].reason == "empty_file"
     assert by_path["uploads/seller4/..jpg"].status == Status.GOLD
@@ -147,7 +147,7 @@ def test_the_databricks_tasks_run_phase_by_phase_through_the_wheel_entry_point(t
 
     corpus_mod.write(tmp_path / "uploads", small_corpus)
     table = str(tmp_path / "gold" / "images")
-    main(["ingest", "--root", str(tmp_path), "--delta-path", table])
+    main(["ingest", "--root", str(tmp_path), "--delta-path", table, "--settle", "0"])
     assert {r.status for r in gold_records(tmp_path)} == {Status.BRONZE}
     main(["cleanse", "--root", str(tmp_path), "--delta-path", table])
     main(["classify", "--root", str(tmp_path), "--delta-path", table, "--classifier", "none"])

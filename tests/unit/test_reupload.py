@@ -7,7 +7,7 @@ from dataclasses import replace
 from shared.layout import Queue
 from shared.ports import CurrentUpload
 from shared.stages import cleanse, ingest
-from shared.stages.reupload import link_reupload
+from shared.stages.reupload import current_version, link_reupload, link_versions
 from tests import corpus
 from tests.unit.fakes import WHEN, services
 
@@ -88,3 +88,48 @@ def test_a_concurrent_writer_of_the_old_record_does_not_lose_the_link():
     final = svc.meta.get(old.upload_id)
     assert racing_put.done and final.superseded_by == new.upload_id
     assert final.reason_detail == "touched by another stage"  # the other writer's change survives too
+
+
+C = corpus.jpeg(corpus.photo(320, 240, seed=3))
+# Runs of one upload path: (bytes, upload second). The third is the second's bytes again, the last an older
+# version that arrives late.
+HISTORY = ((A, 10), (B, 20), (B, 30), (C, 5))
+
+
+def links(records) -> dict[str, tuple[str | None, str | None]]:
+    return {r.upload_id: (r.supersedes, r.superseded_by) for r in records}
+
+
+def test_the_batch_rule_links_versions_exactly_as_the_stage_does():
+    """The bulk job folds each run's versions in with link_versions; the stage moves a pointer per event."""
+    svc = services()
+    arrived = []
+    for data, second in HISTORY:
+        arrived.append(upload(svc, data, second).upload_id)
+        cleanse_all(svc)
+    staged = svc.meta.find()
+    batch: list = []
+    for upload_id in arrived:  # one run per upload, in the order they arrived
+        arriving = replace(svc.meta.get(upload_id), status="bronze", supersedes=None, superseded_by=None)
+        batch.append(arriving)
+        link_versions(batch, [arriving])
+        arriving.status = "gold"
+    assert links(batch) == links(staged)
+    by_second = {r.upload_ts[17:19]: r for r in staged}
+    assert by_second["20"].supersedes == by_second["10"].upload_id  # new bytes
+    assert by_second["30"].supersedes is None and by_second["30"].superseded_by is None  # same bytes again
+    assert by_second["05"].superseded_by == by_second["20"].upload_id  # late: the current one stays current
+
+
+def test_versions_arriving_in_one_batch_are_taken_oldest_first_and_a_second_fold_changes_nothing():
+    svc = services()
+    records = [upload(svc, data, second) for data, second in ((B, 20), (A, 10), (C, 30))]
+    changed = link_versions(records, records)
+    old, mid, new = sorted(records, key=lambda r: r.upload_ts)
+    assert (old.supersedes, old.superseded_by) == (None, mid.upload_id)
+    assert (mid.supersedes, mid.superseded_by) == (old.upload_id, new.upload_id)
+    assert (new.supersedes, new.superseded_by) == (mid.upload_id, None)
+    assert {r.upload_id for r in changed} == {r.upload_id for r in records}
+    before = links(records)
+    assert link_versions(records, records) == [] and links(records) == before  # a retried batch
+    assert current_version(records) is new

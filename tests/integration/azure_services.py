@@ -80,6 +80,19 @@ def require_node_modules() -> None:
         raise ServicesUnavailable(f"missing {', '.join(map(str, missing))}: run `npm ci` (or `make test`)")
 
 
+def node_modules_or_skip() -> None:
+    """Skip a test that needs the stand-ins when they are not installed; under CI that is a failure,
+    because ``make test`` installs them and a silent skip would hide a broken install."""
+    import pytest  # here, not at the top: this module is also the stand-ins' command line
+
+    try:
+        require_node_modules()
+    except ServicesUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
 def _wait_for_port(proc: subprocess.Popen, port: int, name: str, log: Path) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:

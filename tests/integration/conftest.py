@@ -6,7 +6,6 @@ the reason elsewhere: CI must never pass by not running them.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,9 +18,8 @@ from shared.layout import IMAGE_CONTAINERS as CONTAINERS
 from shared.settings import Settings
 from tests.integration.azure_services import (
     AzureServices,
-    ServicesUnavailable,
     empty_containers,
-    require_node_modules,
+    node_modules_or_skip,
     running,
     running_queue,
 )
@@ -29,12 +27,7 @@ from tests.integration.azure_services import (
 
 @pytest.fixture(scope="session")
 def azure_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureServices]:
-    try:
-        require_node_modules()
-    except ServicesUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+    node_modules_or_skip()
     with running(workdir=tmp_path_factory.mktemp("azure-services")) as services:
         yield services
 

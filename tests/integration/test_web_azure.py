@@ -42,12 +42,9 @@ SELLER = {PRINCIPAL_HEADER: encode_principal(SELLER_OID, "sam@contoso.com", ("se
 
 @pytest.fixture(scope="module")
 def oauth(tmp_path_factory):
-    from tests.integration.azure_services import ServicesUnavailable, require_node_modules
+    from tests.integration.azure_services import node_modules_or_skip
 
-    try:
-        require_node_modules()
-    except ServicesUnavailable as exc:
-        pytest.skip(str(exc))
+    node_modules_or_skip()
     with oauth_azurite.running(tmp_path_factory.mktemp("azurite-oauth")) as running:
         yield running
 

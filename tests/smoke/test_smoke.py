@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from shared.records import Record
-from tests.integration.azure_services import ServicesUnavailable, require_node_modules
+from tests.integration.azure_services import node_modules_or_skip
 from tests.smoke.plan import run
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_dry_run_passes_against_the_stand_ins() -> None:
-    try:
-        require_node_modules()
-    except ServicesUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+    node_modules_or_skip()
     proc = subprocess.run([sys.executable, "-m", "tests.smoke", "--dry-run", "--timeout", "300"], cwd=ROOT,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]

@@ -61,7 +61,8 @@ def _java_path(option: str, path: Path) -> str:
 def java_options(record_to: Path | None = None) -> str:
     """The driver JVM's options: C1 only, and the class-data archive (used, or recorded to ``record_to``)."""
     if record_to is not None:
-        return f"{JIT} {_java_path('-XX:ArchiveClassesAtExit', record_to)}"
+        # Recording warns once per class it cannot archive (hundreds of lines); the archive is fine without them.
+        return f"{JIT} {_java_path('-XX:ArchiveClassesAtExit', record_to)} {QUIET_ARCHIVE}"
     archive = class_archive()
     return f"{JIT} {_java_path('-XX:SharedArchiveFile', archive)} {QUIET_ARCHIVE}" if archive.is_file() else JIT
 

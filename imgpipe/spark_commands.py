@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import click
 
-from imgpipe.cli import Context, cli, fail
+from imgpipe.backends import local_only
+from imgpipe.cli import Context, backend_option, cli, fail
 from imgpipe.output import emit_json, status_table
 from imgpipe.run_options import show_intake
 from shared.runner import RUN_SETTLE
 
+# Where the job runs against the Azure side: on Databricks, over the Unity Catalog volume, not from this CLI.
+ON_DATABRICKS = ("the job runs on Databricks over the Unity Catalog volume: "
+                 "cd databricks && databricks bundle deploy -t prod && databricks bundle run -t prod imgpipe_bulk")
 CLASSIFIER_HELP = "'local' (in-process model on the executors, default), an Azure ML scoring URL, or 'none'."
 
 
@@ -34,9 +38,10 @@ def spark() -> None:
 @click.option("--reprocess", is_flag=True,
               help="Also cleanse again records made by older cleansing rules (after changing IMGPIPE_MAX_SIDE...).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@backend_option
 @click.pass_obj
 def spark_run(obj: Context, master: str, classifier: str, settle: float, verify: bool, reprocess: bool,
-              as_json: bool) -> None:
+              as_json: bool, backend: str) -> None:
     """Run ingest -> cleanse -> classify once on Spark over the data dir; gold is Delta at gold/images.
 
     Reads uploads/{user_id}/{file} with the same rules as 'imgpipe run'
@@ -45,7 +50,8 @@ def spark_run(obj: Context, master: str, classifier: str, settle: float, verify:
     row per upload into the Delta table on upload_id. A second run over the
     same inputs changes nothing and starts no Spark. Exit code 0 when every
     input reached a terminal state; 2 when Spark or Java is missing, the data
-    dir is unusable, or an input did not finish.
+    dir is unusable, or an input did not finish. The job's Azure side is the
+    bundle on Databricks: '--backend azure' is refused and says how to run it.
 
     \b
     Example:
@@ -54,6 +60,7 @@ def spark_run(obj: Context, master: str, classifier: str, settle: float, verify:
       IMGPIPE_MAX_SIDE=384 imgpipe spark run --reprocess     # new resize rule: recompute silver
       python -c "import deltalake; print(deltalake.DeltaTable('data/gold/images').to_pyarrow_table())"
     """
+    local_only(backend, "spark run", ON_DATABRICKS)
     try:
         from imgpipe_spark.local import run_local
     except ImportError as exc:

@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -27,6 +28,7 @@ from shared.records import Status
 from shared.runner import RunReport, ingest_all, pending_uploads
 from shared.settings import RetryPolicy, Settings
 from tests import corpus
+from tests.hardening import one_line_failure
 
 
 def invoke(*args: str, code: int = 0) -> str:
@@ -257,3 +259,27 @@ def test_a_bad_setting_is_one_line_naming_it(tmp_path, monkeypatch):
     monkeypatch.setenv("IMGPIPE_MAX_PIXELS", "lots")
     result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "status"])
     assert result.exit_code == 2 and "IMGPIPE_MAX_PIXELS='lots' is not a valid int" in result.output
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()):
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+        else:
+            yield (*prefix, name), command
+
+
+def test_every_command_takes_backend_so_imgpipe_backend_is_never_ignored():
+    """With IMGPIPE_BACKEND=azure in an operator's shell, a command without --backend would run locally unasked."""
+    missing = [" ".join(path) for path, command in _commands(cli) if "backend" not in {p.name for p in command.params}]
+    assert missing == []
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_spark_run_against_azure_is_refused_with_how_to_run_the_job(tmp_path, monkeypatch, how):
+    if how == "env":
+        monkeypatch.setenv("IMGPIPE_BACKEND", "azure")
+    flag = ["--backend", "azure"] if how == "flag" else []
+    line = one_line_failure("--data-dir", str(tmp_path), "spark", "run", *flag)
+    assert "spark run" in line and "databricks bundle run" in line, line
+    assert not (tmp_path / "gold").exists()  # refused before the data dir was touched or Spark started
